@@ -1,0 +1,111 @@
+// weft/async.hpp: async(ex, f), run a callable on an executor and get a
+// future for what it returns.
+//
+// The task and its shared state are one allocation; the callable is
+// destroyed as soon as it has run, so what it captured does not live as
+// long as the future.
+#ifndef WEFT_ASYNC_HPP
+#define WEFT_ASYNC_HPP
+
+#include <exception>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/continuation.hpp"
+#include "weft/future.hpp"
+
+namespace weft {
+inline namespace v1 {
+namespace detail {
+
+/// A state that runs a callable to produce its outcome.
+template <class Out, class F>
+class task_state final : public producer<Out> {
+ public:
+  template <class G>
+  task_state(executor* continue_on, G&& g) : producer<Out>(continue_on, 2) {
+    ::new (static_cast<void*>(&fn_)) F(std::forward<G>(g));
+  }
+
+  void fire(state_base* inner) noexcept override { this->forward_from(inner); }
+
+  /// The unique_task given to the executor (one pointer, stored inline).
+  struct run_task : abandonable_task {
+    explicit run_task(task_state* s) noexcept : self(s) {}
+    run_task(run_task&& o) noexcept : self(o.self) { o.self = nullptr; }
+    run_task(const run_task&) = delete;
+    run_task& operator=(const run_task&) = delete;
+    run_task& operator=(run_task&&) = delete;
+    ~run_task() {
+      if (self != nullptr) abandon(std::make_exception_ptr(broken_promise()));
+    }
+    void operator()() {
+      task_state* s = self;
+      self = nullptr;
+      s->run();
+    }
+    void abandon(std::exception_ptr why) noexcept {
+      task_state* s = self;
+      self = nullptr;
+      s->fn().~F();
+      s->fail(std::move(why));
+    }
+    task_state* self;
+  };
+
+ private:
+  F& fn() noexcept { return *reinterpret_cast<F*>(&fn_); }
+
+  void run() noexcept {
+    struct destroy_fn {
+      F& f;
+      ~destroy_fn() { f.~F(); }
+    };
+    // The callable dies before the outcome is published, so captured
+    // resources are released before anyone sees the result.
+    this->deliver([this]() -> decltype(std::declval<F&>()()) {
+      destroy_fn guard{fn()};
+      return fn()();
+    });
+  }
+
+  typename std::aligned_storage<sizeof(F), alignof(F)>::type fn_;
+};
+
+template <class F>
+using async_result_t = decltype(std::declval<typename std::decay<F>::type&>()());
+
+/// Runs `f` on `run_on`; the future's continuations default to `continue_on`.
+template <class F>
+future<typename unwrap<async_result_t<F>>::type> spawn_on(executor& run_on, executor& continue_on, F&& f) {
+  using out_t = typename unwrap<async_result_t<F>>::type;
+  using state_t = task_state<out_t, typename std::decay<F>::type>;
+  auto* s = new state_t(&continue_on, std::forward<F>(f));
+  future<out_t> result_future = future_access::adopt<out_t>(s);
+  try {
+    run_on.execute(unique_task(typename state_t::run_task(s)));
+  } catch (...) {
+    // The task was abandoned and the future holds the reason; the caller
+    // hears it from this exception, so the future's error counts as seen.
+    s->mark_observed();
+    throw;
+  }
+  return result_future;
+}
+
+}  // namespace detail
+
+/// Runs `f()` on `ex` and returns a future for its result (a returned
+/// future<U> is unwrapped to future<U>). Continuations run on `ex` too.
+/// An exception from `f` lands in the future. Throws executor_shutdown if
+/// `ex` no longer accepts work, std::bad_alloc.
+template <class F>
+auto async(executor& ex, F&& f) -> future<typename detail::unwrap<detail::async_result_t<F>>::type> {
+  return detail::spawn_on(ex, ex, std::forward<F>(f));
+}
+
+}  // namespace v1
+}  // namespace weft
+
+#endif  // WEFT_ASYNC_HPP

@@ -1,0 +1,305 @@
+// weft/detail/continuation.hpp: the one continuation path.
+//
+// A continuation's own shared state is also the callback node of its
+// parent, so `f.then(g)` allocates exactly one object. When the parent is
+// ready, fire() hands a two-pointer task to the continuation's executor
+// (stored inline in the unique_task: no allocation); the task runs the
+// policy (then / then_result / on_error / finally) and completes the child.
+// Any executor drives this path, because all it needs is execute().
+//
+// A continuation that returns future<U> "forwards": the child attaches
+// itself to the inner future and completes from it, still one object.
+#ifndef WEFT_DETAIL_CONTINUATION_HPP
+#define WEFT_DETAIL_CONTINUATION_HPP
+
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/shared_state.hpp"
+
+namespace weft {
+inline namespace v1 {
+
+template <class T>
+class future;
+
+namespace detail {
+
+template <class R>
+struct unwrap {
+  using type = R;
+  static constexpr bool is_future = false;
+};
+template <class U>
+struct unwrap<future<U>> {
+  using type = U;
+  static constexpr bool is_future = true;
+};
+
+/// Private access to a future's state, for the templates in detail/.
+struct future_access {
+  template <class T>
+  static state<T>* release(future<T>& f) noexcept {
+    state<T>* s = f.state_;
+    f.state_ = nullptr;
+    return s;
+  }
+  template <class T>
+  static future<T> adopt(state<T>* s) noexcept {
+    return future<T>(s);
+  }
+};
+
+/// A state whose producer is weft code: it stores what a callable returns,
+/// unwrapping a returned future. Holds one "producer" reference, dropped
+/// when the outcome is stored.
+template <class Out>
+class producer : public state<Out>, public callback_node {
+ public:
+  /// Stores the outcome of g(): a value, nothing (void), an exception, or the
+  /// outcome of the future g() returns. Never throws.
+  template <class G>
+  void deliver(G&& g) noexcept {
+    using R = decltype(std::forward<G>(g)());
+    try {
+      deliver_impl(std::forward<G>(g), std::integral_constant<int, std::is_void<R>::value ? 0 : unwrap<R>::is_future ? 1 : 2>());
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
+
+  /// Stores `e` and drops the producer reference. Never throws.
+  void fail(std::exception_ptr e) noexcept {
+    this->set_error(std::move(e));
+    this->release();
+  }
+
+ protected:
+  producer(executor* ex, std::uint32_t refs) noexcept : state<Out>(ex, refs) {}
+  ~producer() override = default;
+
+  bool is_forwarding() const noexcept {
+    // Relaxed: the bit was set by this producer before it attached to the
+    // inner future; that attach's release orders it before the inner fire.
+    return (this->state_.load(std::memory_order_relaxed) & state_base::forwarding) != 0;
+  }
+
+  /// The inner future this producer forwards from is ready.
+  void forward_from(state_base* inner) noexcept {
+    auto* in = static_cast<state<Out>*>(inner);
+    try {
+      in->forward_to(*this);
+    } catch (...) {
+      this->set_error(std::current_exception());
+    }
+    in->release();
+    this->release();
+  }
+
+ private:
+  template <class G>
+  void deliver_impl(G&& g, std::integral_constant<int, 0>) {
+    std::forward<G>(g)();
+    this->set_value();
+    this->release();
+  }
+  template <class G>
+  void deliver_impl(G&& g, std::integral_constant<int, 1>) {
+    auto inner_future = std::forward<G>(g)();
+    state<Out>* inner = future_access::release(inner_future);
+    if (inner == nullptr) throw future_error(future_errc::no_state);
+    this->state_.fetch_or(state_base::forwarding, std::memory_order_relaxed);
+    inner->attach(this);  // the producer reference now waits on `inner`
+  }
+  template <class G>
+  void deliver_impl(G&& g, std::integral_constant<int, 2>) {
+    this->set_value(std::forward<G>(g)());
+    this->release();
+  }
+};
+
+/// Where a continuation takes its input from: a future's state (moved out,
+/// runs on the executor the parent was told) or a shared_future's hub
+/// (copied, runs on an executor remembered per continuation).
+template <class In, bool Shared>
+struct input_source {
+  static result<In> take(state_base* p) { return take_result(*static_cast<state<In>*>(p), std::is_void<In>()); }
+  executor* run_on(state_base* p) const noexcept { return p->exec_; }
+};
+template <class In>
+struct input_source<In, true> {
+  static result<In> take(state_base* p) { return copy_result(*static_cast<state<In>*>(p), std::is_void<In>()); }
+  executor* run_on(state_base*) const noexcept { return run_on_; }
+  executor* run_on_;
+};
+
+/// A continuation: Policy::run(result<In>&&, producer<Out>&) decides what
+/// to store; the input comes from `Source`.
+template <class In, class Out, class Policy, bool Shared>
+class continuation final : public producer<Out>, private input_source<In, Shared> {
+  using source = input_source<In, Shared>;
+
+ public:
+  continuation(executor* ex, Policy policy, source src = source()) noexcept(std::is_nothrow_move_constructible<Policy>::value)
+      : producer<Out>(ex, 2), source(src), policy_(std::move(policy)) {}
+
+  void fire(state_base* parent) noexcept override {
+    if (this->is_forwarding()) {
+      this->forward_from(parent);
+      return;
+    }
+    try {
+      source::run_on(parent)->execute(unique_task(run_task(this, parent)));
+    } catch (...) {
+      // The executor refused the task; run_task has already resolved this
+      // continuation (abandon, or broken_promise when it was dropped).
+    }
+  }
+
+ private:
+  struct run_task : abandonable_task {
+    run_task(continuation* c, state_base* p) noexcept : self(c), parent(p) {}
+    run_task(run_task&& o) noexcept : self(o.self), parent(o.parent) { o.self = nullptr; }
+    run_task(const run_task&) = delete;
+    run_task& operator=(const run_task&) = delete;
+    run_task& operator=(run_task&&) = delete;
+    ~run_task() {
+      if (self != nullptr) abandon(std::make_exception_ptr(broken_promise()));
+    }
+    void operator()() {
+      continuation* c = self;
+      self = nullptr;
+      c->run(parent);
+    }
+    void abandon(std::exception_ptr why) noexcept {
+      continuation* c = self;
+      self = nullptr;
+      parent->release();
+      c->fail(std::move(why));
+    }
+    continuation* self;
+    state_base* parent;
+  };
+
+  void run(state_base* parent) noexcept {
+    result<In> in = take_input(parent);
+    parent->release();
+    policy_.run(std::move(in), *this);
+  }
+
+  static result<In> take_input(state_base* parent) noexcept {
+    try {
+      return source::take(parent);
+    } catch (...) {  // copying or moving the value threw
+      return result<In>(std::current_exception());
+    }
+  }
+
+  Policy policy_;
+};
+
+// ---- policies --------------------------------------------------------------
+
+template <class F, class In>
+auto call_with(F& f, result<In>&& in, std::false_type /*void*/) -> decltype(f(std::declval<In>())) {
+  return f(std::move(in).value());
+}
+template <class F, class In>
+auto call_with(F& f, result<In>&&, std::true_type) -> decltype(f()) {
+  return f();
+}
+
+template <class F, class In>
+struct then_call {
+  using type = decltype(call_with(std::declval<F&>(), std::declval<result<In>>(), std::is_void<In>()));
+};
+
+/// then(fn): fn(value); an error skips fn and propagates.
+template <class In, class F>
+struct then_policy {
+  F f;
+  template <class P>
+  void run(result<In>&& in, P& p) noexcept {
+    if (!in.has_value()) {
+      p.fail(in.error());
+      return;
+    }
+    p.deliver([&] { return call_with(f, std::move(in), std::is_void<In>()); });
+  }
+};
+
+/// then_result(fn): fn(result<In>) sees values and errors alike.
+template <class In, class F>
+struct then_result_policy {
+  F f;
+  template <class P>
+  void run(result<In>&& in, P& p) noexcept {
+    p.deliver([&] { return f(std::move(in)); });
+  }
+};
+
+template <class In>
+struct pass_value {
+  result<In>* in;
+  In operator()() { return std::move(*in).value(); }
+};
+template <>
+struct pass_value<void> {
+  result<void>* in;
+  void operator()() {}
+};
+
+/// Stores `in` into `p` as it is.
+template <class In, class P>
+void pass_through(result<In>&& in, P& p) noexcept {
+  if (in.has_value()) {
+    p.deliver(pass_value<In>{&in});
+  } else {
+    p.fail(in.error());
+  }
+}
+
+/// on_error<E>(fn): an E is handed to fn, whose value (or future) replaces
+/// it; values and other errors pass through.
+template <class In, class E, class F>
+struct on_error_policy {
+  F f;
+  template <class P>
+  void run(result<In>&& in, P& p) noexcept {
+    if (in.has_value()) {
+      pass_through(std::move(in), p);
+      return;
+    }
+    try {
+      std::rethrow_exception(in.error());
+    } catch (E& e) {
+      p.deliver([&] { return f(e); });
+    } catch (...) {
+      p.fail(std::current_exception());
+    }
+  }
+};
+
+/// finally(fn): fn() runs on every outcome; the outcome passes on, unless
+/// fn throws, in which case its exception replaces the outcome.
+template <class In, class F>
+struct finally_policy {
+  F f;
+  template <class P>
+  void run(result<In>&& in, P& p) noexcept {
+    try {
+      f();
+    } catch (...) {
+      p.fail(std::current_exception());
+      return;
+    }
+    pass_through(std::move(in), p);
+  }
+};
+
+}  // namespace detail
+}  // namespace v1
+}  // namespace weft
+
+#endif  // WEFT_DETAIL_CONTINUATION_HPP

@@ -1,0 +1,216 @@
+// weft/detail/shared_state.hpp: the state a promise and its future share.
+//
+// One heap object per future. It holds the outcome (value or exception), the
+// executor later continuations default to, a reference count, and one
+// callback slot. The slot holds either the next continuation (whose own
+// state *is* the callback node, so `then` costs one allocation) or a
+// blocked waiter on its stack.
+//
+// State word (state_), producer and consumer race on it with one RMW each:
+//
+//            producer: fetch_or(has_result)        consumer: fetch_or(has_callback)
+//   start ─────────────────────────────► result ─────────────────────────────► done
+//     │                                                          (consumer fires the callback)
+//     │  consumer: fetch_or(has_callback)
+//     └──────────────────────────────► callback ───────────────────────────► done
+//                                          producer: fetch_or(has_result)
+//                                          (producer fires the callback)
+//
+// Whoever makes the second transition fires the callback, exactly once, and
+// with no lock held. After `done`, only the consumer touches the word again
+// (to clear has_callback when a waiter re-arms the slot, or to set observed).
+#ifndef WEFT_DETAIL_SHARED_STATE_HPP
+#define WEFT_DETAIL_SHARED_STATE_HPP
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "weft/errors.hpp"
+#include "weft/executor.hpp"
+#include "weft/result.hpp"
+
+namespace weft {
+inline namespace v1 {
+namespace detail {
+
+class state_base;
+
+/// Something to notify when a state becomes ready. fire() is called exactly
+/// once per attach, on the thread that completed the second transition, with
+/// no lock held. It must not throw.
+class callback_node {
+ public:
+  virtual void fire(state_base* ready) noexcept = 0;
+
+ protected:
+  callback_node() = default;
+  ~callback_node() = default;
+};
+
+/// The type-independent part of every shared state. The non-template core
+/// (blocking waits, error reporting) lives in runtime/shared_state.cpp.
+class state_base {
+ public:
+  static constexpr std::uint32_t has_result = 1u;
+  static constexpr std::uint32_t has_callback = 2u;
+  static constexpr std::uint32_t has_error = 4u;
+  static constexpr std::uint32_t observed = 8u;   // someone consumed the outcome
+  static constexpr std::uint32_t forwarding = 16u;  // producer waits on an inner future
+
+  state_base(const state_base&) = delete;
+  state_base& operator=(const state_base&) = delete;
+
+  // Relaxed: a new reference is always made from an existing one, which
+  // already keeps the object alive; only the final release needs ordering.
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+
+  // acq_rel: every write by any owner happens-before the destructor.
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  /// True once the outcome is stored. Acquire pairs with complete()'s
+  /// release, so the outcome may be read after it returns true.
+  bool ready() const noexcept { return (state_.load(std::memory_order_acquire) & has_result) != 0; }
+  bool failed() const noexcept { return (state_.load(std::memory_order_acquire) & has_error) != 0; }
+
+  /// Producer: publishes the outcome written just before, and fires the
+  /// callback if one is attached. The producer must not touch the state's
+  /// outcome afterwards. acq_rel: release publishes the outcome to the
+  /// consumer; acquire sees the consumer's callback_ store.
+  void complete(bool error) noexcept {
+    const std::uint32_t old =
+        state_.fetch_or(has_result | (error ? has_error : 0u), std::memory_order_acq_rel);
+    if ((old & has_callback) != 0) callback_->fire(this);
+  }
+
+  /// Consumer: attaches `cb` (one at a time); a continuation also marks the
+  /// outcome observed, a waiter does not. Fires `cb` right away if the
+  /// outcome is already there. acq_rel mirrors complete(): release publishes
+  /// callback_, acquire sees the outcome.
+  void attach(callback_node* cb, std::uint32_t bits = has_callback | observed) noexcept {
+    callback_ = cb;
+    const std::uint32_t old = state_.fetch_or(bits, std::memory_order_acq_rel);
+    if ((old & has_result) != 0) cb->fire(this);
+  }
+
+  /// Consumer, after a waiter fired: frees the slot for the next attach.
+  /// Relaxed: the outcome is in, so the producer no longer writes the word.
+  void rearm() noexcept { state_.fetch_and(~has_callback, std::memory_order_relaxed); }
+
+  /// Consumer: marks the outcome as seen (get() on a ready future).
+  void mark_observed() noexcept { state_.fetch_or(observed, std::memory_order_relaxed); }
+
+  /// Consumer: blocks until ready. On a weft pool worker the task is
+  /// suspended (the worker runs other tasks); elsewhere the thread spins
+  /// briefly, then parks on a futex.
+  void wait();
+  /// As wait(), up to `deadline`; returns ready(). On a pool worker this
+  /// blocks the worker (bounded by the deadline) instead of suspending.
+  bool wait_until(std::chrono::steady_clock::time_point deadline);
+
+  executor* exec_;  // where continuations run unless given another; consumer-owned
+
+ protected:
+  state_base(executor* ex, std::uint32_t refs) noexcept : exec_(ex), refs_(refs), state_(0) {}
+  virtual ~state_base();
+
+  // A waiter's slot. The shared_future hub keeps a list instead of one slot.
+  virtual void attach_waiter(callback_node* w) noexcept;
+  virtual bool detach_waiter(callback_node* w) noexcept;  // true if it will not fire
+  virtual void after_wait() noexcept;
+
+  std::exception_ptr error_;
+  std::atomic<std::uint32_t> refs_;
+  std::atomic<std::uint32_t> state_;
+  callback_node* callback_ = nullptr;
+};
+
+struct unit {};
+template <class T>
+using stored_t = typename std::conditional<std::is_void<T>::value, unit, T>::type;
+
+/// The outcome storage for a T. The producer writes it once before
+/// complete(); the consumer reads it after ready().
+template <class T>
+class state : public state_base {
+ public:
+  using value_type = stored_t<T>;
+
+  explicit state(executor* ex, std::uint32_t refs = 2) noexcept : state_base(ex, refs) {}
+
+  template <class... A>
+  void set_value(A&&... a) {
+    ::new (static_cast<void*>(&value_)) value_type(std::forward<A>(a)...);
+    complete(false);
+  }
+  void set_error(std::exception_ptr e) noexcept {
+    error_ = std::move(e);
+    complete(true);
+  }
+  /// Moves the result into `other` (for unwrapping and sharing).
+  void forward_to(state<T>& other) {
+    if (failed()) {
+      other.set_error(error_);
+    } else {
+      other.set_value(std::move(value_ref()));
+    }
+  }
+
+  value_type& value_ref() noexcept { return *reinterpret_cast<value_type*>(&value_); }
+  const std::exception_ptr& error_ref() const noexcept { return error_; }
+
+  /// Consumer: throws the stored error, or returns the value for moving out.
+  value_type& value_or_throw() {
+    if (failed()) std::rethrow_exception(error_);
+    return value_ref();
+  }
+
+ protected:
+  ~state() override {
+    // Acquire was done by the final release(); has_result|has_error are stable.
+    const std::uint32_t s = state_.load(std::memory_order_relaxed);
+    if ((s & has_result) != 0 && (s & has_error) == 0) value_ref().~value_type();
+  }
+
+ private:
+  typename std::aligned_storage<sizeof(value_type), alignof(value_type)>::type value_;
+};
+
+/// result<T> built from a ready state, moving or copying the value.
+template <class T>
+result<T> take_result(state<T>& s, std::false_type /*is void*/) {
+  if (s.failed()) return result<T>(s.error_ref());
+  return result<T>(std::move(s.value_ref()));
+}
+template <class T>
+result<T> take_result(state<T>& s, std::true_type) {
+  if (s.failed()) return result<T>(s.error_ref());
+  return result<T>();
+}
+template <class T>
+result<T> copy_result(state<T>& s, std::false_type) {
+  if (s.failed()) return result<T>(s.error_ref());
+  return result<T>(static_cast<const T&>(s.value_ref()));
+}
+template <class T>
+result<T> copy_result(state<T>& s, std::true_type) {
+  return take_result(s, std::true_type());
+}
+
+/// The default executor for promises and continuations: default_pool().
+executor& default_executor();
+
+/// Throws future_error(no_state) when `p` is null.
+void throw_if_no_state(const void* p);
+
+}  // namespace detail
+}  // namespace v1
+}  // namespace weft
+
+#endif  // WEFT_DETAIL_SHARED_STATE_HPP

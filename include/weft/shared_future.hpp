@@ -1,0 +1,199 @@
+// weft/shared_future.hpp: shared_future<T>, an outcome with many readers.
+//
+// future<T>::share() moves the outcome into a "hub" state that keeps a
+// short list of waiters and continuations behind a mutex (held only to push
+// or take the list, never while a continuation runs). Copies of a
+// shared_future refer to the same hub; each may call get() and attach any
+// number of continuations, which receive a copy of the value.
+//
+// Thread-safety: distinct shared_future objects (copies) may be used from
+// any threads concurrently; one object is used by one thread at a time.
+#ifndef WEFT_SHARED_FUTURE_HPP
+#define WEFT_SHARED_FUTURE_HPP
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "weft/future.hpp"
+
+namespace weft {
+inline namespace v1 {
+namespace detail {
+
+template <class T>
+class shared_hub final : public state<T>, public callback_node {
+ public:
+  // Two references: the first shared_future, and the link to the parent.
+  explicit shared_hub(executor* ex) : state<T>(ex, 2) { this->mark_observed(); }
+
+  /// Attaches `cb`; fires it at once if the outcome is already in.
+  void attach_shared(callback_node* cb) noexcept {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!this->ready()) {
+        try {
+          pending_.push_back(cb);
+          return;
+        } catch (...) {
+          // Out of memory for the list: fall through and fire once ready.
+        }
+      }
+    }
+    while (!this->ready()) std::this_thread::yield();
+    cb->fire(this);
+  }
+
+  void fire(state_base* parent) noexcept override {
+    auto* p = static_cast<state<T>*>(parent);
+    try {
+      p->forward_to(*this);
+    } catch (...) {
+      this->set_error(std::current_exception());
+    }
+    p->release();
+    std::vector<callback_node*> ready_list;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_list.swap(pending_);
+    }
+    for (callback_node* cb : ready_list) cb->fire(this);
+    this->release();
+  }
+
+ protected:
+  void attach_waiter(callback_node* w) noexcept override { attach_shared(w); }
+  bool detach_waiter(callback_node* w) noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = std::find(pending_.begin(), pending_.end(), w);
+    if (it == pending_.end()) return false;
+    pending_.erase(it);
+    return true;
+  }
+  void after_wait() noexcept override {}
+
+ private:
+  std::mutex mutex_;
+  std::vector<callback_node*> pending_;
+};
+
+template <class T>
+const T& shared_value(state<T>& s, std::false_type) {
+  return s.value_or_throw();
+}
+template <class T>
+void shared_value(state<T>& s, std::true_type) {
+  s.value_or_throw();
+}
+
+}  // namespace detail
+
+/// An outcome that any number of readers may wait on, get, or continue from.
+/// Every member except valid() throws future_error(no_state) when invalid.
+template <class T>
+class shared_future {
+ public:
+  using value_type = T;
+  using get_result = typename std::conditional<std::is_void<T>::value, void, const detail::stored_t<T>&>::type;
+
+  /// An invalid shared_future.
+  shared_future() noexcept = default;
+  /// Takes over `f` (same as f.share()).
+  shared_future(future<T>&& f) : shared_future(f.share()) {}  // NOLINT: implicit like std::shared_future
+  shared_future(const shared_future& o) noexcept : hub_(o.hub_) {
+    if (hub_ != nullptr) hub_->add_ref();
+  }
+  shared_future(shared_future&& o) noexcept : hub_(o.hub_) { o.hub_ = nullptr; }
+  shared_future& operator=(shared_future o) noexcept {
+    std::swap(hub_, o.hub_);
+    return *this;
+  }
+  ~shared_future() {
+    if (hub_ != nullptr) hub_->release();
+  }
+
+  /// True while this refers to a shared state.
+  bool valid() const noexcept { return hub_ != nullptr; }
+  /// True once the outcome is in.
+  bool is_ready() const {
+    detail::throw_if_no_state(hub_);
+    return hub_->ready();
+  }
+  /// Blocks until the outcome is in (suspending on a pool worker), then
+  /// returns a reference to the value (valid while any copy lives) or
+  /// rethrows the error. Does not consume.
+  get_result get() const {
+    wait();
+    return detail::shared_value(*hub_, std::is_void<T>());
+  }
+  /// Blocks until the outcome is in.
+  void wait() const {
+    detail::throw_if_no_state(hub_);
+    if (!hub_->ready()) hub_->wait();
+  }
+  /// Waits at most `d` (negative means zero).
+  template <class Rep, class Period>
+  std::future_status wait_for(const std::chrono::duration<Rep, Period>& d) const {
+    detail::throw_if_no_state(hub_);
+    const auto t = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
+    if (hub_->ready() || hub_->wait_until(t)) return std::future_status::ready;
+    return std::future_status::timeout;
+  }
+
+  /// Runs `fn(copy of value)` on `ex` (default: the executor of the future
+  /// this was shared from) once ready; errors skip `fn`. Does not consume.
+  template <class F>
+  auto then(F&& fn) const -> future<typename detail::unwrap<typename detail::then_call<typename std::decay<F>::type, T>::type>::type> {
+    detail::throw_if_no_state(hub_);
+    return then(*hub_->exec_, std::forward<F>(fn));
+  }
+  template <class F>
+  auto then(executor& ex, F&& fn) const -> future<typename detail::unwrap<typename detail::then_call<typename std::decay<F>::type, T>::type>::type> {
+    using R = typename detail::then_call<typename std::decay<F>::type, T>::type;
+    return attach<detail::then_policy<T, typename std::decay<F>::type>, R>(ex, std::forward<F>(fn));
+  }
+  /// Runs `fn(result<T>)` (a copy) on every outcome.
+  template <class F>
+  auto then_result(F&& fn) const -> future<typename detail::unwrap<decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()))>::type> {
+    detail::throw_if_no_state(hub_);
+    using R = decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()));
+    return attach<detail::then_result_policy<T, typename std::decay<F>::type>, R>(*hub_->exec_, std::forward<F>(fn));
+  }
+
+ private:
+  friend class future<T>;
+  explicit shared_future(detail::shared_hub<T>* h) noexcept : hub_(h) {}
+
+  template <class Policy, class R, class F>
+  future<typename detail::unwrap<R>::type> attach(executor& ex, F&& fn) const {
+    using out_t = typename detail::unwrap<R>::type;
+    detail::throw_if_no_state(hub_);
+    auto* child = new detail::continuation<T, out_t, Policy, true>(&ex, Policy{std::forward<F>(fn)},
+                                                                    detail::input_source<T, true>{&ex});
+    hub_->add_ref();  // held by the continuation until it has copied the value
+    hub_->attach_shared(child);
+    return detail::future_access::adopt<out_t>(child);
+  }
+
+  detail::shared_hub<T>* hub_ = nullptr;
+};
+
+template <class T>
+shared_future<T> future<T>::share() {
+  detail::throw_if_no_state(state_);
+  auto* hub = new detail::shared_hub<T>(state_->exec_);
+  detail::state<T>* parent = state_;
+  state_ = nullptr;
+  parent->attach(hub);
+  return shared_future<T>(hub);
+}
+
+}  // namespace v1
+}  // namespace weft
+
+#endif  // WEFT_SHARED_FUTURE_HPP

@@ -1,0 +1,98 @@
+// weft/thread_pool.hpp: the work-stealing compute pool.
+//
+// A thread_pool runs tasks on oneTBB worker threads inside a task_arena of
+// its own. A task submitted from one of the pool's own workers goes to that
+// worker's local deque (last in, first out, stolen by idle workers); a task
+// submitted from any other thread is enqueued to the arena's shared queue.
+// Workers are named "weft-N". oneTBB stays behind this header: users of
+// thread_pool do not include TBB.
+//
+// Blocking in a task: future::get() on a worker suspends the task (oneTBB
+// resumable tasks) and the worker runs other tasks meanwhile, so tasks that
+// wait on work queued behind them cannot deadlock the pool. Blocking I/O
+// belongs on the blocking_pool (offload), not here.
+#ifndef WEFT_THREAD_POOL_HPP
+#define WEFT_THREAD_POOL_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "weft/executor.hpp"
+
+namespace weft {
+inline namespace v1 {
+
+/// Counters of a pool, read without stopping it (so a snapshot may be
+/// slightly inconsistent while tasks run).
+struct pool_stats {
+  std::uint64_t submitted = 0;  ///< tasks accepted by execute()
+  std::uint64_t completed = 0;  ///< tasks that ran (or were dropped) to the end
+  std::uint64_t queued = 0;     ///< accepted, not yet started
+  std::uint64_t busy = 0;       ///< started, not yet finished (includes suspended ones)
+};
+
+/// How shutdown treats tasks that have not started yet.
+enum class shutdown_mode {
+  drain,   ///< run every accepted task (and what they submit) to the end
+  cancel,  ///< drop tasks that have not started; their futures fail with executor_shutdown
+};
+
+/// A work-stealing pool of `size()` threads over a tbb::task_arena.
+///
+/// Thread-safety: every member may be called from any thread.
+class thread_pool final : public executor {
+ public:
+  /// Starts a pool of `threads` workers (0 means one per hardware thread).
+  /// Throws std::invalid_argument if `threads` exceeds 4096.
+  explicit thread_pool(std::size_t threads = 0);
+
+  /// shutdown(drain), then waits for the workers to finish their tasks. When
+  /// called from one of this pool's own workers it does not wait for itself:
+  /// the drain finishes in the background.
+  ~thread_pool() override;
+
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+
+  /// Schedules `task`. Throws executor_shutdown after shutdown (the task is
+  /// abandoned first, so a future behind it fails with executor_shutdown).
+  /// During a drain the pool's own workers may still submit (continuations
+  /// of running tasks); other threads may not. An exception thrown by a task
+  /// goes to report_unhandled_error().
+  void execute(unique_task task) override;
+
+  /// Stops accepting work, then drains or cancels what is queued, and waits
+  /// until no task of the pool runs. After it returns, every future whose
+  /// task was accepted is resolved. Idempotent; a second call with `cancel`
+  /// drops what a running drain has not started yet. Called from one of the
+  /// pool's own workers it does not wait (that would wait for itself).
+  void shutdown(shutdown_mode mode = shutdown_mode::drain);
+
+  /// True once shutdown() has begun.
+  bool is_shutdown() const noexcept;
+
+  /// Number of worker threads.
+  std::size_t size() const noexcept;
+
+  /// A snapshot of the counters.
+  pool_stats stats() const noexcept;
+
+  /// True when the calling thread is running a task of this pool.
+  bool running_in_this_thread() const noexcept;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+/// The process-wide pool (hardware_concurrency() workers), created on first
+/// use and never destroyed (tasks may still reach it during static
+/// destruction). Thread-safe.
+thread_pool& default_pool();
+
+}  // namespace v1
+}  // namespace weft
+
+#endif  // WEFT_THREAD_POOL_HPP

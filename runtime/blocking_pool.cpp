@@ -1,0 +1,258 @@
+// blocking_pool: an elastic set of boost::threads around one queue.
+//
+// A mutex and a condition variable are the right tool here: every task
+// blocks for far longer than the lock is held, and idle threads must sleep
+// without spinning.
+#include "weft/blocking_pool.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <vector>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <boost/thread/condition_variable.hpp>
+#include <boost/thread/mutex.hpp>
+#include <boost/thread/thread.hpp>
+
+#include "weft/errors.hpp"
+
+namespace weft {
+inline namespace v1 {
+
+struct stop_hook::impl {
+  std::mutex mutex;
+  bool stopped = false;
+  std::vector<boost::thread*> running;  // threads running a call bound to this hook
+};
+
+stop_hook::stop_hook() : impl_(std::make_shared<impl>()) {}
+
+void stop_hook::request_stop() noexcept {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->stopped = true;
+  for (boost::thread* t : impl_->running) t->interrupt();
+}
+
+bool stop_hook::stop_requested() const noexcept {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->stopped;
+}
+
+namespace detail {
+
+void rethrow_translated(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const boost::thread_interrupted&) {
+    throw cancelled_error("weft: blocking call interrupted by its stop hook");
+  }
+}
+
+executor& offload_continuation_executor() { return default_pool(); }
+
+}  // namespace detail
+
+namespace {
+
+struct queued_call {
+  unique_task task;
+  std::shared_ptr<stop_hook::impl> hook;  // may be null
+};
+
+std::atomic<unsigned> blocking_names{0};
+
+}  // namespace
+
+struct blocking_pool::impl {
+  impl(std::size_t max, std::chrono::milliseconds idle) : max_threads(max), idle_timeout(idle) {}
+
+  void execute(unique_task task, std::shared_ptr<stop_hook::impl> hook) {
+    if (!task) throw std::invalid_argument("weft::blocking_pool::execute: the task argument is empty");
+    boost::unique_lock<boost::mutex> lock(mutex);
+    if (closed) {
+      lock.unlock();
+      task.abandon(std::make_exception_ptr(executor_shutdown("weft: blocking_pool shut down before the call ran")));
+      throw executor_shutdown("weft: blocking_pool is shut down");
+    }
+    queue.push_back(queued_call{std::move(task), std::move(hook)});
+    if (idle >= queue.size()) {
+      work_ready.notify_one();
+    } else if (live < max_threads) {
+      ++live;
+      try {
+        threads.push_back(nullptr);
+        threads.back() = new boost::thread([this] { worker(); });
+      } catch (...) {
+        threads.pop_back();
+        --live;  // the call stays queued for an existing thread
+        if (live == 0) throw;
+      }
+    }
+    std::vector<boost::thread*> done;
+    done.swap(exited);
+    lock.unlock();
+    join_all(done);
+  }
+
+  static void join_all(std::vector<boost::thread*>& ts) {
+    for (boost::thread* t : ts) {
+      t->join();  // it has left worker(): at most a few instructions to go
+      delete t;
+    }
+    ts.clear();
+  }
+
+  void worker() {
+    const std::string name = "weft-blocking-" + std::to_string(blocking_names.fetch_add(1));
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    boost::this_thread::disable_interruption outside_calls;  // only calls are interruptible
+    boost::unique_lock<boost::mutex> lock(mutex);
+    // execute() holds the lock until this thread's handle is stored.
+    boost::thread* const me = find_self();
+    for (;;) {
+      while (queue.empty() && !closed) {
+        ++idle;
+        const bool woke = work_ready.wait_for(lock, boost::chrono::milliseconds(idle_timeout.count())) ==
+                          boost::cv_status::no_timeout;
+        --idle;
+        if (!woke && queue.empty()) break;  // idle too long: shrink
+      }
+      if (queue.empty()) break;
+      queued_call call = std::move(queue.front());
+      queue.pop_front();
+      ++running;
+      lock.unlock();
+      run(call, me, outside_calls);
+      lock.lock();
+      --running;
+    }
+    --live;
+    // Hand this thread's handle to whoever comes next, to be joined.
+    threads.erase(std::find(threads.begin(), threads.end(), me));
+    exited.push_back(me);
+    thread_exited.notify_all();
+  }
+
+  boost::thread* find_self() const {
+    const auto id = boost::this_thread::get_id();
+    for (boost::thread* t : threads) {
+      if (t != nullptr && t->get_id() == id) return t;
+    }
+    return nullptr;
+  }
+
+  void run(queued_call& call, boost::thread* me, boost::this_thread::disable_interruption& di) {
+    if (call.hook) {
+      std::lock_guard<std::mutex> hl(call.hook->mutex);
+      if (call.hook->stopped || cancelling) {
+        call.task.abandon(std::make_exception_ptr(cancelled_error("weft: blocking call stopped before it started")));
+        return;
+      }
+      call.hook->running.push_back(me);
+    } else if (cancelling) {
+      call.task.abandon(std::make_exception_ptr(executor_shutdown("weft: blocking_pool shut down before the call ran")));
+      return;
+    }
+    {
+      boost::this_thread::restore_interruption interruptible(di);
+      try {
+        call.task();
+      } catch (const boost::thread_interrupted&) {
+        // A plain task (not offload) was interrupted: nothing to report.
+      } catch (...) {
+        report_unhandled_error(std::current_exception());
+      }
+    }
+    if (call.hook) {
+      std::lock_guard<std::mutex> hl(call.hook->mutex);
+      auto& r = call.hook->running;
+      r.erase(std::find(r.begin(), r.end(), me));
+    }
+    // An interrupt that arrived after the call ended must not hit the next one.
+    try {
+      boost::this_thread::restore_interruption interruptible(di);
+      boost::this_thread::interruption_point();
+    } catch (const boost::thread_interrupted&) {
+    }
+  }
+
+  void shutdown(shutdown_mode mode) {
+    boost::unique_lock<boost::mutex> lock(mutex);
+    if (find_self() != nullptr) {
+      throw std::logic_error("weft::blocking_pool::shutdown: called from one of the pool's own threads");
+    }
+    closed = true;
+    std::deque<queued_call> dropped;
+    if (mode == shutdown_mode::cancel) {
+      cancelling = true;
+      dropped.swap(queue);
+      for (boost::thread* t : threads) t->interrupt();
+    }
+    work_ready.notify_all();
+    lock.unlock();
+    for (queued_call& c : dropped) {
+      c.task.abandon(std::make_exception_ptr(executor_shutdown("weft: blocking_pool shut down before the call ran")));
+    }
+    lock.lock();
+    while (live != 0) thread_exited.wait(lock);
+    std::vector<boost::thread*> done;
+    done.swap(exited);
+    lock.unlock();
+    join_all(done);
+  }
+
+  const std::size_t max_threads;
+  const std::chrono::milliseconds idle_timeout;
+  mutable boost::mutex mutex;
+  boost::condition_variable work_ready;
+  boost::condition_variable thread_exited;
+  std::deque<queued_call> queue;
+  std::vector<boost::thread*> threads;  // live threads
+  std::vector<boost::thread*> exited;   // left worker(), not yet joined
+  std::size_t live = 0;
+  std::size_t idle = 0;
+  std::size_t running = 0;
+  bool closed = false;
+  bool cancelling = false;
+};
+
+blocking_pool::blocking_pool(std::size_t max_threads, std::chrono::milliseconds idle_timeout) {
+  if (max_threads == 0) throw std::invalid_argument("weft::blocking_pool: the max_threads argument must be > 0");
+  if (idle_timeout.count() < 0) idle_timeout = std::chrono::milliseconds(0);
+  impl_.reset(new impl(max_threads, idle_timeout));
+}
+
+blocking_pool::~blocking_pool() { impl_->shutdown(shutdown_mode::drain); }
+
+void blocking_pool::execute(unique_task task) { impl_->execute(std::move(task), nullptr); }
+
+void blocking_pool::execute(unique_task task, const stop_hook& hook) { impl_->execute(std::move(task), hook.state()); }
+
+void blocking_pool::shutdown(shutdown_mode mode) { impl_->shutdown(mode); }
+
+std::size_t blocking_pool::thread_count() const noexcept {
+  boost::lock_guard<boost::mutex> lock(impl_->mutex);
+  return impl_->live;
+}
+
+std::size_t blocking_pool::idle_count() const noexcept {
+  boost::lock_guard<boost::mutex> lock(impl_->mutex);
+  return impl_->idle;
+}
+
+std::size_t blocking_pool::max_threads() const noexcept { return impl_->max_threads; }
+
+blocking_pool& default_blocking_pool() {
+  static blocking_pool* pool = new blocking_pool();  // never destroyed, like default_pool()
+  return *pool;
+}
+
+}  // namespace v1
+}  // namespace weft

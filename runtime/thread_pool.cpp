@@ -1,0 +1,299 @@
+// thread_pool over a tbb::task_arena.
+//
+// Every task of a pool belongs to one tbb::task_group, so a drain is
+// group.wait(). From a worker of the pool, group.run() spawns into that
+// worker's local deque; from any other thread the task is made with
+// group.defer() and enqueued to the arena.
+#include "weft/thread_pool.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
+#include <oneapi/tbb/task_scheduler_observer.h>
+
+#include "thread_context.hpp"
+#include "weft/errors.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+
+#ifdef WEFT_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
+namespace weft {
+inline namespace v1 {
+namespace {
+
+// oneTBB's global market caps how many workers all arenas share (by default
+// one per hardware thread, minus one). A pool of N must really get N
+// workers, so weft raises the cap to cover every pool alive at once. Only
+// raised, never lowered: idle TBB workers sleep and cost nothing.
+class concurrency_budget {
+ public:
+  void reserve(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    in_use_ += n;
+    const std::size_t want = std::max<std::size_t>(in_use_ + 1, std::thread::hardware_concurrency());
+    if (want > granted_) {
+      auto next = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, want);
+      control_ = std::move(next);  // the old control dies after the new one exists
+      granted_ = want;
+    }
+  }
+  void unreserve(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    in_use_ -= n;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::size_t in_use_ = 0;
+  std::size_t granted_ = 0;
+  std::unique_ptr<tbb::global_control> control_;
+};
+
+concurrency_budget& budget() {
+  static auto* b = new concurrency_budget;  // outlives every pool, even static ones
+  return *b;
+}
+
+std::atomic<unsigned> worker_names{0};
+
+// Names each TBB worker "weft-N" the first time it enters a weft arena.
+class worker_namer final : public tbb::task_scheduler_observer {
+ public:
+  explicit worker_namer(tbb::task_arena& arena) : tbb::task_scheduler_observer(arena) { observe(true); }
+  ~worker_namer() override { observe(false); }
+  void on_scheduler_entry(bool is_worker) override {
+    static thread_local bool named = false;
+    if (!is_worker || named) return;
+    named = true;
+    const std::string name = "weft-" + std::to_string(worker_names.fetch_add(1, std::memory_order_relaxed));
+    pthread_setname_np(pthread_self(), name.c_str());
+  }
+};
+
+// Per-slot counters, padded so workers do not fight over one cache line
+// (padding, not alignas: C++14's operator new ignores over-alignment).
+struct slot_counters {
+  std::atomic<std::uint64_t> submitted{0};
+  std::atomic<std::uint64_t> started{0};
+  std::atomic<std::uint64_t> completed{0};
+  char padding[64];
+};
+
+}  // namespace
+
+struct thread_pool::impl {
+  explicit impl(std::size_t n)
+      : threads(n),
+        arena(static_cast<int>(n), 0),
+        counters(n + 1) {
+    budget().reserve(n);
+    arena.initialize();
+    namer.reset(new worker_namer(arena));
+  }
+
+  ~impl() {
+    namer.reset();
+    budget().unreserve(threads);
+  }
+
+  // Bit 31 of gate: closed to outside submitters. Low bits: outside
+  // submissions in progress, so shutdown can wait for them to land in the
+  // group before it waits on the group.
+  static constexpr std::uint32_t closed_bit = 1u << 31;
+
+  // Runs on a worker: the body of every task of this pool.
+  struct task_body {
+    impl* pool;
+    mutable unique_task task;
+
+    task_body(impl* p, unique_task t) noexcept : pool(p), task(std::move(t)) {}
+    task_body(task_body&& o) noexcept : pool(o.pool), task(std::move(o.task)) {
+#ifdef WEFT_TSAN
+      // TSan does not see oneTBB's hand-off (its fences are not modelled);
+      // the last move puts the body where the worker will run it.
+      __tsan_release(this);
+#endif
+    }
+    task_body(const task_body&) = delete;
+    task_body& operator=(const task_body&) = delete;
+
+    void operator()() const {
+#ifdef WEFT_TSAN
+      __tsan_acquire(const_cast<task_body*>(this));
+#endif
+      pool->run(task);
+    }
+  };
+
+  slot_counters& my_slot() noexcept {
+    const int idx = tbb::this_task_arena::current_thread_index();
+    const std::size_t i = idx >= 0 && static_cast<std::size_t>(idx) < threads ? static_cast<std::size_t>(idx) + 1 : 0;
+    return counters[i];
+  }
+
+  void run(unique_task& task) noexcept {
+    // Relaxed counters: statistics only, they order nothing.
+    my_slot().started.fetch_add(1, std::memory_order_relaxed);
+    detail::thread_context* ctx = detail::this_thread_context();
+    impl* const outer = ctx->pool;
+    ctx->pool = this;
+    if (cancelling.load(std::memory_order_acquire)) {
+      task.abandon(shutdown_error());
+    } else {
+      try {
+        task();
+      } catch (...) {
+        report_unhandled_error(std::current_exception());
+      }
+    }
+    // The task may have been suspended and resumed on another worker.
+    ctx = detail::this_thread_context();
+    ctx->pool = outer;
+    my_slot().completed.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  bool is_own_worker() const noexcept { return detail::this_thread_context()->pool == this; }
+
+  void execute(unique_task task) {
+    if (!task) throw std::invalid_argument("weft::thread_pool::execute: the task argument is empty");
+    if (is_own_worker()) {
+      // During a drain, tasks of the pool still run and may continue: accept.
+      if (closed.load(std::memory_order_acquire)) refuse(task);
+      my_slot().submitted.fetch_add(1, std::memory_order_relaxed);
+      group.run(task_body(this, std::move(task)));
+      return;
+    }
+    // acquire pairs with shutdown's fetch_or: a submitter that sees the gate
+    // open is counted before shutdown reads the count.
+    if ((gate.fetch_add(1, std::memory_order_acq_rel) & closed_bit) != 0) {
+      gate.fetch_sub(1, std::memory_order_acq_rel);
+      refuse(task);
+    }
+    counters[0].submitted.fetch_add(1, std::memory_order_relaxed);
+    try {
+      arena.enqueue(group.defer(task_body(this, std::move(task))));
+    } catch (...) {
+      gate.fetch_sub(1, std::memory_order_acq_rel);
+      throw;
+    }
+    gate.fetch_sub(1, std::memory_order_acq_rel);
+  }
+
+  [[noreturn]] void refuse(unique_task& task) {
+    task.abandon(shutdown_error());
+    throw executor_shutdown();
+  }
+
+  std::exception_ptr shutdown_error() {
+    std::call_once(shutdown_error_once, [this] {
+      shutdown_error_ptr = std::make_exception_ptr(executor_shutdown("weft: thread_pool shut down before the task ran"));
+    });
+    return shutdown_error_ptr;
+  }
+
+  void shutdown(shutdown_mode mode) {
+    if (mode == shutdown_mode::cancel) cancelling.store(true, std::memory_order_release);
+    gate.fetch_or(closed_bit, std::memory_order_acq_rel);
+    if (is_own_worker()) return;  // waiting here would wait for ourselves
+    // Outside submissions that passed the gate are a few instructions from
+    // the group; let them land.
+    while ((gate.load(std::memory_order_acquire) & ~closed_bit) != 0) std::this_thread::yield();
+    std::lock_guard<std::mutex> lock(drain_mutex);
+    arena.execute([this] { group.wait(); });
+    closed.store(true, std::memory_order_release);
+  }
+
+  pool_stats stats() const noexcept {
+    pool_stats s;
+    std::uint64_t started = 0;
+    for (const slot_counters& c : counters) {
+      s.submitted += c.submitted.load(std::memory_order_relaxed);
+      started += c.started.load(std::memory_order_relaxed);
+      s.completed += c.completed.load(std::memory_order_relaxed);
+    }
+    s.queued = s.submitted > started ? s.submitted - started : 0;
+    s.busy = started > s.completed ? started - s.completed : 0;
+    return s;
+  }
+
+  const std::size_t threads;
+  tbb::task_arena arena;
+  tbb::task_group group;
+  std::unique_ptr<worker_namer> namer;
+  std::vector<slot_counters> counters;
+  std::atomic<std::uint32_t> gate{0};
+  std::atomic<bool> cancelling{false};
+  std::atomic<bool> closed{false};  // drained: even own workers are refused
+  std::mutex drain_mutex;
+  std::once_flag shutdown_error_once;
+  std::exception_ptr shutdown_error_ptr;
+};
+
+thread_pool::thread_pool(std::size_t threads) {
+  if (threads > 4096) {
+    throw std::invalid_argument("weft::thread_pool: the threads argument (" + std::to_string(threads) +
+                                ") exceeds 4096");
+  }
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  impl_ = std::make_shared<impl>(threads);
+}
+
+thread_pool::~thread_pool() {
+  if (!impl_) return;
+  if (impl_->is_own_worker()) {
+    // Destroyed by one of its own tasks: that task is part of the drain, so
+    // the drain finishes on another thread, which then frees the pool.
+    impl_->shutdown(shutdown_mode::drain);
+    std::shared_ptr<impl> keep = std::move(impl_);
+    std::thread([keep]() mutable {
+      keep->shutdown(shutdown_mode::drain);
+      keep.reset();
+    }).detach();
+    return;
+  }
+  impl_->shutdown(shutdown_mode::drain);
+}
+
+void thread_pool::execute(unique_task task) { impl_->execute(std::move(task)); }
+
+void thread_pool::shutdown(shutdown_mode mode) { impl_->shutdown(mode); }
+
+bool thread_pool::is_shutdown() const noexcept {
+  return (impl_->gate.load(std::memory_order_acquire) & impl::closed_bit) != 0;
+}
+
+std::size_t thread_pool::size() const noexcept { return impl_->threads; }
+
+pool_stats thread_pool::stats() const noexcept { return impl_->stats(); }
+
+bool thread_pool::running_in_this_thread() const noexcept { return impl_->is_own_worker(); }
+
+thread_pool& default_pool() {
+  static thread_pool* pool = new thread_pool(0);  // never destroyed; see header
+  return *pool;
+}
+
+}  // namespace v1
+}  // namespace weft

@@ -12,5 +12,6 @@
 #include "weft/shared_future.hpp"
 #include "weft/thread_pool.hpp"
 #include "weft/unique_task.hpp"
+#include "weft/when_all.hpp"
 
 #endif  // WEFT_WEFT_HPP

@@ -78,6 +78,8 @@ class state_base {
   /// release, so the outcome may be read after it returns true.
   bool ready() const noexcept { return (state_.load(std::memory_order_acquire) & has_result) != 0; }
   bool failed() const noexcept { return (state_.load(std::memory_order_acquire) & has_error) != 0; }
+  /// The stored error; read only after ready() returned true.
+  const std::exception_ptr& error_ref() const noexcept { return error_; }
 
   /// Producer: publishes the outcome written just before, and fires the
   /// callback if one is attached. The producer must not touch the state's
@@ -163,7 +165,6 @@ class state : public state_base {
   }
 
   value_type& value_ref() noexcept { return *reinterpret_cast<value_type*>(&value_); }
-  const std::exception_ptr& error_ref() const noexcept { return error_; }
 
   /// Consumer: throws the stored error, or returns the value for moving out.
   value_type& value_or_throw() {

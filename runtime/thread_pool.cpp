@@ -39,6 +39,16 @@ extern "C" void __tsan_acquire(void* addr);
 extern "C" void __tsan_release(void* addr);
 #endif
 
+namespace {
+#ifdef WEFT_TSAN
+inline void tsan_publish(void* p) noexcept { __tsan_release(p); }
+inline void tsan_receive(void* p) noexcept { __tsan_acquire(p); }
+#else
+inline void tsan_publish(void*) noexcept {}
+inline void tsan_receive(void*) noexcept {}
+#endif
+}  // namespace
+
 namespace weft {
 inline namespace v1 {
 namespace {
@@ -123,26 +133,41 @@ struct thread_pool::impl {
   // group before it waits on the group.
   static constexpr std::uint32_t closed_bit = 1u << 31;
 
+#ifdef WEFT_TSAN
+  // TSan does not see oneTBB's synchronisation (its fences are not
+  // modelled, and the library is not instrumented). Two hand-offs matter:
+  // a body moved into a TBB task and run by a worker (release at the end of
+  // the last move, acquire when it runs), and TBB's small-object pool
+  // handing a freed task's memory to a new task on another thread (release
+  // when a body dies, acquire when one is born at that address). Every body
+  // reaches TBB as the same task type (always through defer), so a body
+  // always sits at the same offset of a recycled block.
+  struct tsan_handoff {
+    tsan_handoff() noexcept { __tsan_acquire(this); }
+    tsan_handoff(const tsan_handoff&) noexcept { __tsan_acquire(this); }
+    ~tsan_handoff() { __tsan_release(this); }
+    void publish() noexcept { __tsan_release(this); }
+    void receive() noexcept { __tsan_acquire(this); }
+  };
+#else
+  struct tsan_handoff {
+    void publish() noexcept {}
+    void receive() noexcept {}
+  };
+#endif
+
   // Runs on a worker: the body of every task of this pool.
-  struct task_body {
+  struct task_body : tsan_handoff {
     impl* pool;
     mutable unique_task task;
 
     task_body(impl* p, unique_task t) noexcept : pool(p), task(std::move(t)) {}
-    task_body(task_body&& o) noexcept : pool(o.pool), task(std::move(o.task)) {
-#ifdef WEFT_TSAN
-      // TSan does not see oneTBB's hand-off (its fences are not modelled);
-      // the last move puts the body where the worker will run it.
-      __tsan_release(this);
-#endif
-    }
+    task_body(task_body&& o) noexcept : tsan_handoff(), pool(o.pool), task(std::move(o.task)) { publish(); }
     task_body(const task_body&) = delete;
     task_body& operator=(const task_body&) = delete;
 
     void operator()() const {
-#ifdef WEFT_TSAN
-      __tsan_acquire(const_cast<task_body*>(this));
-#endif
+      const_cast<task_body*>(this)->receive();
       pool->run(task);
     }
   };
@@ -172,6 +197,7 @@ struct thread_pool::impl {
     ctx = detail::this_thread_context();
     ctx->pool = outer;
     my_slot().completed.fetch_add(1, std::memory_order_relaxed);
+    tsan_publish(this);  // the last touch of the pool by this task; see shutdown()
   }
 
   bool is_own_worker() const noexcept { return detail::this_thread_context()->pool == this; }
@@ -182,7 +208,7 @@ struct thread_pool::impl {
       // During a drain, tasks of the pool still run and may continue: accept.
       if (closed.load(std::memory_order_acquire)) refuse(task);
       my_slot().submitted.fetch_add(1, std::memory_order_relaxed);
-      group.run(task_body(this, std::move(task)));
+      group.run(group.defer(task_body(this, std::move(task))));
       return;
     }
     // acquire pairs with shutdown's fetch_or: a submitter that sees the gate
@@ -221,7 +247,15 @@ struct thread_pool::impl {
     // the group; let them land.
     while ((gate.load(std::memory_order_acquire) & ~closed_bit) != 0) std::this_thread::yield();
     std::lock_guard<std::mutex> lock(drain_mutex);
-    arena.execute([this] { group.wait(); });
+    // TSan cannot see that group.wait() returns only after every task's last
+    // touch of the pool, nor that arena.execute() returns after the delegate
+    // (which may run on a worker): pass both edges on explicitly.
+    arena.execute([this] {
+      group.wait();
+      tsan_receive(this);
+      tsan_publish(this);
+    });
+    tsan_receive(this);
     closed.store(true, std::memory_order_release);
   }
 

@@ -39,9 +39,10 @@ class executor {
 ///
 /// Nested submissions made while a task runs inline on the same thread are
 /// queued and run after it returns, in order, so a 100,000-long chain of
-/// inline continuations uses constant stack. Thread-safe; never throws from
-/// execute() except what the task itself throws (which propagates to the
-/// caller of the outermost execute()).
+/// inline continuations uses constant stack. Thread-safe. Like every weft
+/// executor, it passes an exception thrown by a task to
+/// report_unhandled_error() instead of throwing it at whoever happened to
+/// trigger the task; execute() itself only throws std::bad_alloc.
 executor& inline_executor() noexcept;
 
 }  // namespace v1

@@ -50,7 +50,6 @@ class inline_executor_impl final : public executor {
       frame.queue.pop_front();
       run_reporting(next);
     }
-    // Re-read: the task may have been suspended and resumed on another thread.
     this_thread_context()->trampoline = nullptr;
   }
 };

@@ -12,7 +12,7 @@
 #include <ctime>
 #include <thread>
 
-#include <oneapi/tbb/task.h>
+#include <oneapi/tbb/task_group.h>
 
 #include "thread_context.hpp"
 #include "weft/thread_pool.hpp"
@@ -112,15 +112,27 @@ class parking_waiter final : public callback_node {
   std::atomic<std::uint32_t> word_{waiting};
 };
 
-// A pool task blocked in get(): suspended, its worker free for other tasks.
-class resuming_waiter final : public callback_node {
+// A pool task blocked in get(): its worker helps. The worker waits on a
+// task_group of its own whose only task is never run; while waiting, oneTBB
+// has it execute other tasks of the arena. The outcome's arrival destroys
+// that task unrun, which releases the group and ends the wait.
+//
+// Why help rather than suspend (tbb::task::suspend): a suspended task keeps
+// a stack of its own, and oneTBB resumes it only when its worker runs out of
+// newer work, so recursive code that blocks (fib with get()) piled up one
+// suspended stack per call and exhausted the address-space maps at ~30,000.
+// Helping nests waits on one stack, bounded by the recursion depth.
+class helping_waiter final : public callback_node {
  public:
+  explicit helping_waiter(tbb::task_handle h) noexcept : handle_(std::move(h)) {}
   void fire(state_base*) noexcept override {
-    // Copy first: once resumed, the waiting task may return and free *this.
-    tbb::task::suspend_point sp = sp_;
-    tbb::task::resume(sp);
+    // Take the handle out first: once the group is released the waiting
+    // worker may return and destroy *this.
+    tbb::task_handle release_on_scope_exit = std::move(handle_);
   }
-  tbb::task::suspend_point sp_ = nullptr;
+
+ private:
+  tbb::task_handle handle_;
 };
 
 }  // namespace
@@ -129,16 +141,15 @@ void state_base::wait() {
   if (ready()) return;
   thread_context* ctx = this_thread_context();
   if (ctx->pool != nullptr) {
-    // Hide this task's context while it is suspended: the worker runs other
-    // tasks meanwhile, and the task may resume on another worker.
-    const thread_context saved = *ctx;
-    *ctx = thread_context();
-    resuming_waiter w;
-    tbb::task::suspend([this, &w](tbb::task::suspend_point sp) {
-      w.sp_ = sp;
-      attach_waiter(&w);
-    });
-    *this_thread_context() = saved;
+    // Tasks run while helping must not queue behind an inline executor loop
+    // that this blocked task has open: that loop resumes only after the wait.
+    inline_frame* const open_loop = ctx->trampoline;
+    ctx->trampoline = nullptr;
+    tbb::task_group group;
+    helping_waiter w(group.defer([] {}));
+    attach_waiter(&w);
+    group.wait();
+    this_thread_context()->trampoline = open_loop;
   } else {
     parking_waiter w;
     attach_waiter(&w);

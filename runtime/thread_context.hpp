@@ -1,10 +1,7 @@
 // Per-thread facts the runtime needs: which pool's task this thread is
 // running, and the inline executor's trampoline frame.
-//
-// Why the accessors are out of line: a task suspended in get() (oneTBB
-// resumable tasks) may resume on another worker. A compiler may cache the
-// address of a thread_local across a call; reading it through a
-// non-inlined function each time always yields the current thread's copy.
+// One out-of-line accessor keeps the thread_local in a single translation
+// unit of the library.
 #ifndef WEFT_RUNTIME_THREAD_CONTEXT_HPP
 #define WEFT_RUNTIME_THREAD_CONTEXT_HPP
 

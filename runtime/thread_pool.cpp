@@ -193,7 +193,6 @@ struct thread_pool::impl {
         report_unhandled_error(std::current_exception());
       }
     }
-    // The task may have been suspended and resumed on another worker.
     ctx = detail::this_thread_context();
     ctx->pool = outer;
     my_slot().completed.fetch_add(1, std::memory_order_relaxed);

@@ -73,16 +73,19 @@ class future {
   }
 
   /// Blocks until the outcome is in, then returns the value or rethrows the
-  /// error. Consumes the future. On a weft pool worker the waiting task is
-  /// suspended and the worker runs other tasks, so nested get() cannot
-  /// starve the pool.
+  /// error. Consumes the future. On a weft pool worker the worker helps:
+  /// it runs other tasks of the pool until the outcome is in, so nested
+  /// get() cannot starve the pool.
   T get() {
     detail::throw_if_no_state(state_);
     holder h{state_};
     state_ = nullptr;
     if (!h.s->ready()) h.s->wait();
-    h.s->mark_observed();
-    return static_cast<T>(std::move(h.s->value_or_throw()));
+    if (h.s->failed()) {
+      h.s->mark_observed();  // only an error needs to know it was seen
+      std::rethrow_exception(h.s->error_ref());
+    }
+    return static_cast<T>(std::move(h.s->value_ref()));
   }
 
   /// Blocks until the outcome is in; does not consume the future.

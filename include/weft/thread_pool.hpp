@@ -7,9 +7,11 @@
 // Workers are named "weft-N". oneTBB stays behind this header: users of
 // thread_pool do not include TBB.
 //
-// Blocking in a task: future::get() on a worker suspends the task (oneTBB
-// resumable tasks) and the worker runs other tasks meanwhile, so tasks that
-// wait on work queued behind them cannot deadlock the pool. Blocking I/O
+// Blocking in a task: future::get() on a worker helps: the worker runs
+// other tasks of the pool until the outcome is in, so tasks that wait on
+// work queued behind them cannot deadlock the pool. A helped task runs on
+// the waiting task's stack, so a task that blocks must not wait for
+// something only its own caller would do after the wait returns. Blocking I/O
 // belongs on the blocking_pool (offload), not here.
 #ifndef WEFT_THREAD_POOL_HPP
 #define WEFT_THREAD_POOL_HPP
@@ -29,7 +31,7 @@ struct pool_stats {
   std::uint64_t submitted = 0;  ///< tasks accepted by execute()
   std::uint64_t completed = 0;  ///< tasks that ran (or were dropped) to the end
   std::uint64_t queued = 0;     ///< accepted, not yet started
-  std::uint64_t busy = 0;       ///< started, not yet finished (includes suspended ones)
+  std::uint64_t busy = 0;       ///< started, not yet finished (includes ones blocked in get())
 };
 
 /// How shutdown treats tasks that have not started yet.

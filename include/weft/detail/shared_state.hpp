@@ -69,9 +69,14 @@ class state_base {
   // already keeps the object alive; only the final release needs ordering.
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
 
-  // acq_rel: every write by any owner happens-before the destructor.
+  // acq_rel: every write by any owner happens-before the destructor. A
+  // count of 1 seen with acquire means we are the only owner left (nobody
+  // can add a reference without holding one), so the last release usually
+  // skips the read-modify-write.
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      delete this;
+    }
   }
 
   /// True once the outcome is stored. Acquire pairs with complete()'s
@@ -108,12 +113,12 @@ class state_base {
   /// Consumer: marks the outcome as seen (get() on a ready future).
   void mark_observed() noexcept { state_.fetch_or(observed, std::memory_order_relaxed); }
 
-  /// Consumer: blocks until ready. On a weft pool worker the task is
-  /// suspended (the worker runs other tasks); elsewhere the thread spins
-  /// briefly, then parks on a futex.
+  /// Consumer: blocks until ready. On a weft pool worker the worker helps
+  /// (runs other tasks of the pool until the outcome is in); elsewhere the
+  /// thread spins briefly, then parks on a futex.
   void wait();
   /// As wait(), up to `deadline`; returns ready(). On a pool worker this
-  /// blocks the worker (bounded by the deadline) instead of suspending.
+  /// blocks the worker (bounded by the deadline) instead of helping.
   bool wait_until(std::chrono::steady_clock::time_point deadline);
 
   executor* exec_;  // where continuations run unless given another; consumer-owned

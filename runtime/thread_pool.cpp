@@ -246,10 +246,16 @@ struct thread_pool::impl {
     // the group; let them land.
     while ((gate.load(std::memory_order_acquire) & ~closed_bit) != 0) std::this_thread::yield();
     std::lock_guard<std::mutex> lock(drain_mutex);
-    // TSan cannot see that group.wait() returns only after every task's last
-    // touch of the pool, nor that arena.execute() returns after the delegate
-    // (which may run on a worker): pass both edges on explicitly.
+    // TSan cannot see that the delegate (which may run on a worker) starts
+    // after arena.execute() was called and ends before it returns, nor that
+    // group.wait() returns only after every task's last touch of the pool:
+    // pass these edges on explicitly.
+    // The delegate's first read is of its closure, on this thread's stack,
+    // so the edge into it goes through a fixed address.
+    static char execute_edge;
+    tsan_publish(&execute_edge);
     arena.execute([this] {
+      tsan_receive(&execute_edge);
       group.wait();
       tsan_receive(this);
       tsan_publish(this);

@@ -191,7 +191,7 @@ future<std::tuple<detail::stored_t<T1>, detail::stored_t<Ts>...>> when_all(futur
   detail::throw_if_no_state(f1.valid() ? &f1 : nullptr);
   using expand = int[];
   (void)expand{0, (detail::throw_if_no_state(fs.valid() ? &fs : nullptr), 0)...};
-  auto* s = new detail::fan_in<out_t, policy>(nullptr, 1 + sizeof...(Ts));
+  auto* s = new detail::fan_in<out_t, policy, 1 + sizeof...(Ts)>(nullptr, 1 + sizeof...(Ts));
   detail::state_base* ins[] = {detail::future_access::release(f1), detail::future_access::release(fs)...};
   for (std::size_t i = 0; i < 1 + sizeof...(Ts); ++i) s->set_input(i, ins[i]);
   s->exec_ = ins[0]->exec_;

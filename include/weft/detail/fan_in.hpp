@@ -14,6 +14,7 @@
 #ifndef WEFT_DETAIL_FAN_IN_HPP
 #define WEFT_DETAIL_FAN_IN_HPP
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <utility>
@@ -25,9 +26,25 @@ namespace weft {
 inline namespace v1 {
 namespace detail {
 
+template <class Node, std::size_t N>
+struct node_storage {  // a fixed number of inputs (variadic when_all): inline
+  explicit node_storage(std::size_t) noexcept {}
+  Node* data() noexcept { return nodes.data(); }
+  std::size_t size() const noexcept { return N; }
+  std::array<Node, N> nodes;
+};
+template <class Node>
+struct node_storage<Node, 0> {  // a range: on the heap
+  explicit node_storage(std::size_t n) : nodes(n) {}
+  Node* data() noexcept { return nodes.data(); }
+  std::size_t size() const noexcept { return nodes.size(); }
+  std::vector<Node> nodes;
+};
+
 /// Policy interface (static): `arrived(fan_in&, index, input)` may decide
 /// early; `finish(fan_in&)` runs once, after the last input arrived.
-template <class Out, class Policy>
+/// `N` is the number of inputs when known at compile time, 0 otherwise.
+template <class Out, class Policy, std::size_t N = 0>
 class fan_in final : public state<Out> {
  public:
   struct node final : callback_node {
@@ -37,38 +54,36 @@ class fan_in final : public state<Out> {
   };
 
   fan_in(executor* ex, std::size_t n) : state<Out>(ex, 2), nodes_(n), remaining_(n) {
-    for (node& nd : nodes_) nd.owner = this;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_.data()[i].owner = this;
   }
 
   /// Takes over `input` as input number `i`. Call for every i, then start().
-  void set_input(std::size_t i, state_base* input) noexcept { nodes_[i].input = input; }
+  void set_input(std::size_t i, state_base* input) noexcept { nodes_.data()[i].input = input; }
 
   /// Attaches every node. Inputs may arrive (and the outcome be built) before
-  /// this returns.
+  /// this returns, but the last arrival, which drops the producer reference,
+  /// cannot happen before the last attach, so the nodes outlive the loop.
   void start() noexcept {
-    // Keep the node array alive while attaching even if everything arrives
-    // before the loop ends: the producer reference is only dropped by the
-    // last arrival, which cannot happen before the last attach.
-    for (node& nd : nodes_) nd.input->attach(&nd);
+    for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_.data()[i].input->attach(&nodes_.data()[i]);
   }
 
   /// Claims the right to complete this state; true for exactly one caller.
   bool decide() noexcept { return !decided_.exchange(true, std::memory_order_acq_rel); }
 
   std::size_t size() const noexcept { return nodes_.size(); }
-  state_base* input(std::size_t i) const noexcept { return nodes_[i].input; }
+  state_base* input(std::size_t i) noexcept { return nodes_.data()[i].input; }
 
  private:
   void arrived(node& nd) noexcept {
     Policy::arrived(*this, static_cast<std::size_t>(&nd - nodes_.data()), nd.input);
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       Policy::finish(*this);
-      for (node& n : nodes_) n.input->release();
+      for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_.data()[i].input->release();
       this->release();
     }
   }
 
-  std::vector<node> nodes_;
+  node_storage<node, N> nodes_;
   std::atomic<std::size_t> remaining_;
   std::atomic<bool> decided_{false};
 };

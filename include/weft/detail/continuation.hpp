@@ -85,8 +85,27 @@ class producer : public state<Out>, public callback_node {
     return (this->state_.load(std::memory_order_relaxed) & state_base::forwarding) != 0;
   }
 
-  /// The inner future this producer forwards from is ready.
+  /// The inner future this producer forwards from is ready. Storing the
+  /// outcome may complete a producer that forwards from this one, and so
+  /// on: a recursive async loop is a chain of forwards as long as the
+  /// recursion. Going through the inline executor's trampoline turns that
+  /// chain into a loop instead of a recursion.
   void forward_from(state_base* inner) noexcept {
+    try {
+      inline_executor().execute(unique_task(forward_task{this, inner}));
+    } catch (...) {  // no memory for the trampoline's queue: forward directly
+      forward_now(inner);
+    }
+  }
+
+ private:
+  struct forward_task {
+    producer* self;
+    state_base* inner;
+    void operator()() noexcept { self->forward_now(inner); }
+  };
+
+  void forward_now(state_base* inner) noexcept {
     auto* in = static_cast<state<Out>*>(inner);
     try {
       in->forward_to(*this);
@@ -97,7 +116,6 @@ class producer : public state<Out>, public callback_node {
     this->release();
   }
 
- private:
   template <class G>
   void deliver_impl(G&& g, std::integral_constant<int, 0>) {
     std::forward<G>(g)();

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <thread>
 
+#include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include "thread_context.hpp"
@@ -148,7 +149,13 @@ void state_base::wait() {
     tbb::task_group group;
     helping_waiter w(group.defer([] {}));
     attach_waiter(&w);
-    group.wait();
+    // A nested wait in oneTBB skips the arena's FIFO queue, where every task
+    // submitted from outside the pool sits, so a worker helping here would
+    // never run such a task, and if it is the one this wait needs, the pool
+    // deadlocks (tests/deadlock_test.cpp). task_arena::execute re-allows FIFO
+    // tasks for its scope, also when called from inside the same arena.
+    tbb::task_arena here(tbb::task_arena::attach{});
+    here.execute([&group] { group.wait(); });
     this_thread_context()->trampoline = open_loop;
   } else {
     parking_waiter w;

@@ -1,0 +1,143 @@
+// Promise 4: a blocking get() on a pool worker does not starve the pool.
+// The blocked worker helps (runs other tasks of the pool until the outcome
+// is in), so tasks waiting on work queued behind them complete, whether that
+// work was submitted from a worker (local deque) or from outside (the
+// arena's FIFO queue, which oneTBB's nested waits skip unless told).
+#include "weft/thread_pool.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "sync.hpp"
+#include "watchdog.hpp"
+#include "weft/async.hpp"
+#include "weft/future.hpp"
+#include "weft/promise.hpp"
+#include "weft/shared_future.hpp"
+
+namespace {
+
+using weft_test::get_within;
+
+class Deadlock : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(Deadlock, NTasksBlockedOnWorkQueuedBehindThemComplete) {
+  const std::size_t n = GetParam();
+  weft::thread_pool pool(n);
+  std::vector<weft::promise<int>> promises(n);
+  std::vector<weft::future<int>> inputs;
+  for (auto& p : promises) inputs.push_back(p.get_future());
+  weft_test::latch all_waiting(static_cast<std::ptrdiff_t>(n));
+  std::vector<weft::future<int>> waiters;
+  for (std::size_t i = 0; i < n; ++i) {
+    waiters.push_back(weft::async(pool, [&all_waiting, in = std::move(inputs[i])]() mutable {
+      all_waiting.count_down();
+      return in.get() * 2;  // blocks until a task queued behind this one runs
+    }));
+  }
+  // Every worker now holds a waiter (N tasks, N workers) before the
+  // producers are even queued.
+  ASSERT_TRUE(all_waiting.wait_within());
+  std::vector<weft::future<void>> producers;
+  for (std::size_t i = 0; i < n; ++i) {
+    producers.push_back(weft::async(pool, [&promises, i] { promises[i].set_value(static_cast<int>(i)); }));
+  }
+  for (auto& p : producers) get_within(p);
+  for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(get_within(waiters[i]), static_cast<int>(2 * i));
+}
+
+TEST_P(Deadlock, MoreWaitersThanWorkersComplete) {
+  const std::size_t n = GetParam();
+  weft::thread_pool pool(n);
+  const std::size_t waiters_count = 4 * n + 3;
+  weft::promise<int> gate_promise(pool);
+  weft::shared_future<int> gate = gate_promise.get_future().share();
+  std::vector<weft::future<int>> waiters;
+  for (std::size_t i = 0; i < waiters_count; ++i) waiters.push_back(weft::async(pool, [gate] { return gate.get(); }));
+  auto opener = weft::async(pool, [&gate_promise] { gate_promise.set_value(3); });
+  get_within(opener);
+  for (auto& w : waiters) EXPECT_EQ(get_within(w), 3);
+}
+
+int nested_fib(weft::thread_pool& pool, int k) {
+  if (k < 2) return k;
+  auto a = weft::async(pool, [&pool, k] { return nested_fib(pool, k - 1); });
+  auto b = weft::async(pool, [&pool, k] { return nested_fib(pool, k - 2); });
+  return a.get() + b.get();  // every level blocks in get() on a worker
+}
+
+TEST_P(Deadlock, RecursiveNestedGetCompletes) {
+  weft::thread_pool pool(GetParam());
+  auto f = weft::async(pool, [&pool] { return nested_fib(pool, 14); });
+  EXPECT_EQ(get_within(f, 60), 377);
+}
+
+TEST_P(Deadlock, WaitOnAWorkerAlsoHelps) {
+  const std::size_t n = GetParam();
+  weft::thread_pool pool(n);
+  weft::promise<void> p(pool);
+  weft::shared_future<void> s = p.get_future().share();
+  std::vector<weft::future<bool>> waiters;
+  for (std::size_t i = 0; i < 2 * n; ++i) {
+    waiters.push_back(weft::async(pool, [s] {
+      s.wait();
+      return s.is_ready();
+    }));
+  }
+  auto opener = weft::async(pool, [&p] { p.set_value(); });
+  get_within(opener);
+  for (auto& w : waiters) EXPECT_TRUE(get_within(w));
+}
+
+TEST_P(Deadlock, GetOnAFutureFulfilledFromOutsideDoesNotHoldTheWorker) {
+  const std::size_t n = GetParam();
+  weft::thread_pool pool(n);
+  std::vector<weft::promise<int>> outside(n);
+  std::vector<weft::future<int>> waiters;
+  weft_test::latch all_waiting(static_cast<std::ptrdiff_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    waiters.push_back(weft::async(pool, [&all_waiting, f = outside[i].get_future()]() mutable {
+      all_waiting.count_down();
+      return f.get();
+    }));
+  }
+  ASSERT_TRUE(all_waiting.wait_within());
+  // Every worker is blocked in get() (helping): the pool still runs new work.
+  EXPECT_EQ(get_within(weft::async(pool, [] { return 11; }), 10), 11);
+  for (std::size_t i = 0; i < n; ++i) outside[i].set_value(static_cast<int>(i));
+  for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(get_within(waiters[i]), static_cast<int>(i));
+}
+
+TEST_P(Deadlock, BlockedTaskKeepsItsPoolIdentityAfterTheWait) {
+  weft::thread_pool pool(GetParam());
+  auto f = weft::async(pool, [&pool] {
+    const bool before = pool.running_in_this_thread();
+    const int v = weft::async(pool, [] { return 1; }).get();
+    return before && pool.running_in_this_thread() && v == 1;
+  });
+  EXPECT_TRUE(get_within(f));
+}
+
+INSTANTIATE_TEST_SUITE_P(PoolSizes, Deadlock, ::testing::Values(1, 2, 4, 8));
+
+TEST(Deadlock, OneWorkerPoolCallingGetOnItsOwnWorkCompletes) {
+  weft::thread_pool pool(1);
+  auto f = weft::async(pool, [&pool] { return weft::async(pool, [] { return 42; }).get(); });
+  EXPECT_EQ(get_within(f), 42);
+}
+
+TEST(Deadlock, OneWorkerPoolChainOfNestedGets) {
+  weft::thread_pool pool(1);
+  std::function<int(int)> depth = [&](int d) -> int {
+    if (d == 0) return 0;
+    return 1 + weft::async(pool, [&depth, d] { return depth(d - 1); }).get();
+  };
+  auto f = weft::async(pool, [&] { return depth(50); });
+  EXPECT_EQ(get_within(f, 60), 50);
+}
+
+}  // namespace

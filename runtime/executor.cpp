@@ -3,6 +3,7 @@
 
 #include <deque>
 #include <exception>
+#include <stdexcept>
 #include <utility>
 
 #include "thread_context.hpp"
@@ -35,6 +36,9 @@ void run_reporting(unique_task& t) noexcept {
 class inline_executor_impl final : public executor {
  public:
   void execute(unique_task task) override {
+    // Checked here, not when run: an empty task queued in the trampoline
+    // would crash a later, unrelated execute().
+    if (!task) throw std::invalid_argument("weft::inline_executor::execute: the task argument is empty");
     thread_context* ctx = this_thread_context();
     if (ctx->trampoline != nullptr) {
       // A task is already running inline on this thread: queue behind it,

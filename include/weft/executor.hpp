@@ -42,7 +42,8 @@ class executor {
 /// inline continuations uses constant stack. Thread-safe. Like every weft
 /// executor, it passes an exception thrown by a task to
 /// report_unhandled_error() instead of throwing it at whoever happened to
-/// trigger the task; execute() itself only throws std::bad_alloc.
+/// trigger the task; execute() itself only throws std::invalid_argument
+/// (an empty task) and std::bad_alloc.
 executor& inline_executor() noexcept;
 
 }  // namespace v1

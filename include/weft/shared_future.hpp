@@ -30,7 +30,9 @@ template <class T>
 class shared_hub final : public state<T>, public callback_node {
  public:
   // Two references: the first shared_future, and the link to the parent.
-  explicit shared_hub(executor* ex) : state<T>(ex, 2) { this->mark_observed(); }
+  // Not marked observed here: an error is seen once a reader get()s it or a
+  // continuation takes it on; if neither happens it is reported (promise 3).
+  explicit shared_hub(executor* ex) : state<T>(ex, 2) {}
 
   /// Attaches `cb`; fires it at once if the outcome is already in.
   void attach_shared(callback_node* cb) noexcept {
@@ -129,6 +131,7 @@ class shared_future {
   /// rethrows the error. Does not consume.
   get_result get() const {
     wait();
+    if (hub_->failed()) hub_->mark_observed();
     return detail::shared_value(*hub_, std::is_void<T>());
   }
   /// Blocks until the outcome is in.
@@ -176,6 +179,7 @@ class shared_future {
     auto* child = new detail::continuation<T, out_t, Policy, true>(&ex, Policy{std::forward<F>(fn)},
                                                                     detail::input_source<T, true>{&ex});
     hub_->add_ref();  // held by the continuation until it has copied the value
+    hub_->mark_observed();  // the continuation carries an error on
     hub_->attach_shared(child);
     return detail::future_access::adopt<out_t>(child);
   }

@@ -290,12 +290,13 @@ struct thread_pool::impl {
   std::exception_ptr shutdown_error_ptr;
 };
 
+thread_pool::thread_pool() : impl_(std::make_shared<impl>(std::max(1u, std::thread::hardware_concurrency()))) {}
+
 thread_pool::thread_pool(std::size_t threads) {
-  if (threads > 4096) {
+  if (threads == 0 || threads > 4096) {
     throw std::invalid_argument("weft::thread_pool: the threads argument (" + std::to_string(threads) +
-                                ") exceeds 4096");
+                                ") must be between 1 and 4096");
   }
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   impl_ = std::make_shared<impl>(threads);
 }
 
@@ -330,7 +331,7 @@ pool_stats thread_pool::stats() const noexcept { return impl_->stats(); }
 bool thread_pool::running_in_this_thread() const noexcept { return impl_->is_own_worker(); }
 
 thread_pool& default_pool() {
-  static thread_pool* pool = new thread_pool(0);  // never destroyed; see header
+  static thread_pool* pool = new thread_pool();  // never destroyed; see header
   return *pool;
 }
 

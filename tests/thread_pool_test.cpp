@@ -31,13 +31,18 @@ TEST(ThreadPool, SizeIsTheRequestedNumberOfThreads) {
   EXPECT_EQ(b.size(), 3u);
 }
 
-TEST(ThreadPool, ZeroThreadsMeansOnePerHardwareThread) {
-  weft::thread_pool pool(0);
+TEST(ThreadPool, DefaultConstructedHasOneWorkerPerHardwareThread) {
+  weft::thread_pool pool;
   EXPECT_EQ(pool.size(), std::max(1u, std::thread::hardware_concurrency()));
+}
+
+TEST(ThreadPool, RejectsZeroThreadsWithInvalidArgument) {
+  EXPECT_THROW(weft::thread_pool(0), std::invalid_argument);
 }
 
 TEST(ThreadPool, RejectsMoreThan4096Threads) {
   EXPECT_THROW(weft::thread_pool(4097), std::invalid_argument);
+  EXPECT_THROW(weft::thread_pool(static_cast<std::size_t>(-1)), std::invalid_argument);
 }
 
 TEST(ThreadPool, EmptyTaskIsRejectedWithInvalidArgument) {

@@ -45,9 +45,13 @@ enum class shutdown_mode {
 /// Thread-safety: every member may be called from any thread.
 class thread_pool final : public executor {
  public:
-  /// Starts a pool of `threads` workers (0 means one per hardware thread).
-  /// Throws std::invalid_argument if `threads` exceeds 4096.
-  explicit thread_pool(std::size_t threads = 0);
+  /// Starts a pool with one worker per hardware thread.
+  thread_pool();
+
+  /// Starts a pool of `threads` workers. Throws std::invalid_argument if
+  /// `threads` is 0 or exceeds 4096 (a negative int converts to a huge
+  /// size_t, so it is rejected too).
+  explicit thread_pool(std::size_t threads);
 
   /// shutdown(drain), then waits for the workers to finish their tasks. When
   /// called from one of this pool's own workers it does not wait for itself:

@@ -50,15 +50,25 @@ struct foreign_wait {
   auto operator()() -> decltype(f.get()) { return f.get(); }
 };
 
-// boost::current_exception() wraps exception types it does not know around
-// the std::exception_ptr, and rethrows the original: no type is lost.
+// Carries a std::exception_ptr inside a boost::exception_ptr;
+// boost::rethrow_exception (which boost::future::get uses) calls rethrow(),
+// which throws the original object: no type is lost. Not
+// boost::current_exception(): it slices anything derived from a standard
+// exception (std::runtime_error, std::logic_error, ...) to that base.
+// clone_base has been Boost.Exception's cloning interface since Boost 1.36.
+class std_exception_carrier final : public boost::exception_detail::clone_base {
+ public:
+  explicit std_exception_carrier(std::exception_ptr e) noexcept : e_(std::move(e)) {}
+  clone_base const* clone() const override { return new std_exception_carrier(*this); }
+  void rethrow() const override { std::rethrow_exception(e_); }
+
+ private:
+  std::exception_ptr e_;
+};
+
 template <class T>
 void set_boost_error(boost::promise<T>& p, const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (...) {
-    p.set_exception(boost::current_exception());
-  }
+  p.set_exception(boost::exception_ptr(boost::shared_ptr<const boost::exception_detail::clone_base>(new std_exception_carrier(e))));
 }
 
 template <class T>

@@ -1,0 +1,36 @@
+// tools/tour/tour.hpp: the examples of the tour, one per file, and the few
+// helpers they share. main.cpp runs them in order.
+#ifndef WEFT_TOUR_TOUR_HPP
+#define WEFT_TOUR_TOUR_HPP
+
+#include <cstdio>
+#include <string>
+
+#include "flaky_service.hpp"
+
+void tour_01(tour::flaky_service& svc);  // async + then: run work, continue from its result
+void tour_02(tour::flaky_service& svc);  // when_all: gather, first error wins
+void tour_03(tour::flaky_service& svc);  // when_all_settled: gather(return_exceptions=True)
+void tour_04(tour::flaky_service& svc);  // when_any: first completed; a hedged request
+void tour_05(tour::flaky_service& svc);  // on_error / finally: recover, clean up, nothing swallowed
+void tour_06(tour::flaky_service& svc);  // offload + stop_hook: blocking calls off the pool
+void tour_07(tour::flaky_service& svc);  // shared_future: one call, many readers
+void tour_08(tour::flaky_service& svc);  // interop: std::future and boost::future
+void tour_09(tour::flaky_service& svc);  // nested get() on a pool does not deadlock
+void tour_10(tour::flaky_service& svc);  // promise: turn a callback API into futures
+
+namespace tour {
+
+/// Prints one indented line of an example's report (call from main's thread).
+inline void say(const std::string& line) { std::printf("   %s\n", line.c_str()); }
+
+/// "12.3 ms"
+inline std::string ms(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f ms", v);
+  return buf;
+}
+
+}  // namespace tour
+
+#endif  // WEFT_TOUR_TOUR_HPP

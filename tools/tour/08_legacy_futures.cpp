@@ -6,7 +6,8 @@
 // (std::async, std::promise) or boost::future. from_std and from_boost adopt
 // them: the wait happens on the blocking pool, never on a compute worker,
 // and the result continues like any weft future. to_boost goes the other
-// way, for legacy callers that want a boost::future; errors cross too.
+// way, for legacy callers that want a boost::future; an error crosses with
+// its type intact.
 //
 // weft/interop.hpp is not part of weft/weft.hpp, so code that does not use
 // Boost futures does not include them.
@@ -62,8 +63,8 @@ void tour_08(tour::flaky_service& svc) {
             tour::ms(tour::ms_since(t0)));
   tour::expect(line == "171 + 669 + 497 = 1337", "the three values");
 
-  // 2. A legacy caller that insists on a boost::future gets one, and an
-  //    error reaches it through boost's get().
+  // 2. A legacy caller that insists on a boost::future gets one; an error
+  //    reaches it through boost's get() as the type that was thrown.
   t0 = std::chrono::steady_clock::now();
   weft::boost_future<int> for_legacy = weft::to_boost(svc.fetch(805).then([](int v) { return v * 10; }));
   const int v = for_legacy.get();  // legacy code blocks in boost's get()
@@ -73,7 +74,8 @@ void tour_08(tour::flaky_service& svc) {
   try {
     failing.get();
     tour::expect(false, "the error crosses to_boost");
-  } catch (const std::exception& e) {
-    tour::say(std::string("to_boost(fetch(800)).get() in legacy code rethrew the service's error: ") + e.what());
+  } catch (const tour::service_unavailable& e) {
+    tour::say(std::string("to_boost(fetch(800)).get() in legacy code rethrew service_unavailable, type intact: ") +
+              e.what());
   }
 }

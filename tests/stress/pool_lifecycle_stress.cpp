@@ -1,0 +1,156 @@
+// Stress: pools created and destroyed over and over with work in flight;
+// every accepted task runs or fails with executor_shutdown, nothing hangs.
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "stress.hpp"
+#include "sync.hpp"
+#include "watchdog.hpp"
+#include "weft/async.hpp"
+#include "weft/blocking_pool.hpp"
+#include "weft/future.hpp"
+#include "weft/promise.hpp"
+#include "weft/thread_pool.hpp"
+
+namespace {
+
+using weft_test::get_within;
+using weft_test::scaled;
+
+class PoolLifecycleStress : public ::testing::Test {
+ protected:
+  void SetUp() override { weft_test::raise_test_budget(900); }
+};
+
+TEST_F(PoolLifecycleStress, TenThousandPoolsCreatedAndDestroyedWithTasksInFlight) {
+  const std::size_t cycles = scaled(10000, 200);
+  const std::uint32_t seed = weft_test::test_seed();
+  std::mt19937 rng(seed);
+  std::size_t ran_total = 0, cancelled_total = 0;
+  for (std::size_t c = 0; c < cycles; ++c) {
+    const std::size_t size = 1 + rng() % 4;
+    const int mode = static_cast<int>(rng() % 3);  // 0: destructor, 1: shutdown(drain), 2: shutdown(cancel)
+    const int tasks = static_cast<int>(rng() % 9);
+    std::atomic<int> ran{0};
+    int bodies = 0;  // task bodies that run unless cancelled
+    std::vector<weft::future<int>> fs;
+    {
+      weft::thread_pool pool(size);
+      for (int i = 0; i < tasks; ++i) {
+        switch (rng() % 3) {
+          case 0:
+            pool.execute([&ran] { ran.fetch_add(1); });
+            bodies += 1;
+            break;
+          case 1:
+            bodies += 1;
+            fs.push_back(weft::async(pool, [&ran, i] {
+              ran.fetch_add(1);
+              return i;
+            }));
+            break;
+          default:  // a task that continues on the pool
+            bodies += 2;
+            fs.push_back(weft::async(pool, [&ran, i] {
+                           ran.fetch_add(1);
+                           return i;
+                         }).then([&ran](int v) {
+              ran.fetch_add(1);
+              return v;
+            }));
+            break;
+        }
+      }
+      if (mode == 1) pool.shutdown(weft::shutdown_mode::drain);
+      if (mode == 2) pool.shutdown(weft::shutdown_mode::cancel);
+    }
+    // The pool is gone: every future is resolved, none may hang.
+    for (auto& f : fs) {
+      ASSERT_TRUE(f.is_ready()) << "cycle " << c << " seed=" << seed;
+      try {
+        f.get();
+      } catch (const weft::executor_shutdown&) {
+        ASSERT_EQ(mode, 2) << "only cancel may drop work; cycle " << c << " seed=" << seed;
+        ++cancelled_total;
+      }
+    }
+    if (mode != 2) {
+      ASSERT_EQ(ran.load(), bodies) << "a drained pool skipped work; cycle " << c << " seed=" << seed;
+    } else {
+      ASSERT_LE(ran.load(), bodies);
+    }
+    ran_total += static_cast<std::size_t>(ran.load());
+  }
+  std::printf("[ info     ] %zu cycles, %zu task bodies ran, %zu futures cancelled\n", cycles, ran_total, cancelled_total);
+}
+
+TEST_F(PoolLifecycleStress, DrainedPoolsRunEveryAcceptedTask) {
+  const std::size_t cycles = scaled(2000, 50);
+  const std::uint32_t seed = weft_test::test_seed();
+  std::mt19937 rng(seed);
+  for (std::size_t c = 0; c < cycles; ++c) {
+    std::atomic<int> ran{0};
+    const int tasks = 1 + static_cast<int>(rng() % 16);
+    {
+      weft::thread_pool pool(1 + rng() % 4);
+      for (int i = 0; i < tasks; ++i) {
+        pool.execute([&pool, &ran] {
+          ran.fetch_add(1);
+          pool.execute([&ran] { ran.fetch_add(1); });  // submitted during the drain
+        });
+      }
+    }
+    ASSERT_EQ(ran.load(), 2 * tasks) << "cycle " << c << " seed=" << seed;
+  }
+}
+
+TEST_F(PoolLifecycleStress, PoolsDestroyedFromTheirOwnWorkers) {
+  const std::size_t cycles = scaled(500, 20);
+  for (std::size_t c = 0; c < cycles; ++c) {
+    auto* pool = new weft::thread_pool(1 + c % 3);
+    std::atomic<int> ran{0};
+    std::vector<weft::future<int>> before;
+    for (int i = 0; i < 4; ++i) {
+      before.push_back(weft::async(*pool, [&ran, i] {
+        ran.fetch_add(1);
+        return i;
+      }));
+    }
+    auto destroyer = weft::async(*pool, [pool] { delete pool; });
+    get_within(destroyer);
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(get_within(before[i]), i) << "cycle " << c;
+    ASSERT_EQ(ran.load(), 4);
+  }
+}
+
+TEST_F(PoolLifecycleStress, BlockingPoolsCreatedAndDestroyedWithCallsInFlight) {
+  const std::size_t cycles = scaled(2000, 50);
+  const std::uint32_t seed = weft_test::test_seed();
+  std::mt19937 rng(seed);
+  for (std::size_t c = 0; c < cycles; ++c) {
+    std::vector<weft::future<int>> fs;
+    const bool cancel = rng() % 2 == 0;
+    {
+      weft::blocking_pool pool(1 + rng() % 4, std::chrono::milliseconds(rng() % 3));
+      for (int i = 0; i < static_cast<int>(rng() % 6); ++i) fs.push_back(weft::offload(pool, [i] { return i; }));
+      if (cancel) pool.shutdown(weft::shutdown_mode::cancel);
+    }
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+      ASSERT_TRUE(fs[i].is_ready()) << "cycle " << c << " seed=" << seed;
+      try {
+        ASSERT_EQ(fs[i].get(), static_cast<int>(i));
+      } catch (const weft::executor_shutdown&) {
+        ASSERT_TRUE(cancel);
+      } catch (const weft::cancelled_error&) {
+        ASSERT_TRUE(cancel);
+      }
+    }
+  }
+}
+
+}  // namespace

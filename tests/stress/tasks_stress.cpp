@@ -1,0 +1,103 @@
+// Stress: a million tasks through a pool, from outside and from workers.
+#include <atomic>
+#include <cstdio>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "stress.hpp"
+#include "sync.hpp"
+#include "watchdog.hpp"
+#include "weft/async.hpp"
+#include "weft/future.hpp"
+#include "weft/thread_pool.hpp"
+#include "weft/when_all.hpp"
+
+namespace {
+
+using weft_test::get_within;
+using weft_test::scaled;
+
+class TasksStress : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  void SetUp() override { weft_test::raise_test_budget(900); }
+};
+
+TEST_P(TasksStress, AMillionFireAndForgetTasksFromOutsideAllRun) {
+  const std::size_t n = scaled(1000000, 10000);
+  weft::thread_pool pool(GetParam());
+  std::atomic<std::size_t> ran{0};
+  for (std::size_t i = 0; i < n; ++i) pool.execute([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+  pool.shutdown();
+  EXPECT_EQ(ran.load(), n);
+  const weft::pool_stats s = pool.stats();
+  EXPECT_EQ(s.submitted, n);
+  EXPECT_EQ(s.completed, n);
+}
+
+TEST_P(TasksStress, AMillionTasksSpawnedFromWorkersAllRun) {
+  // A binary fan-out: every task submits two more until n leaves ran.
+  const std::size_t n = scaled(1000000, 10000);
+  weft::thread_pool pool(GetParam());
+  std::atomic<std::size_t> leaves{0};
+  struct spawner {
+    weft::thread_pool* pool;
+    std::atomic<std::size_t>* leaves;
+    std::size_t count;
+    void operator()() const {
+      if (count == 1) {
+        leaves->fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      pool->execute(spawner{pool, leaves, count / 2});
+      pool->execute(spawner{pool, leaves, count - count / 2});
+    }
+  };
+  pool.execute(spawner{&pool, &leaves, n});
+  pool.shutdown();
+  EXPECT_EQ(leaves.load(), n);
+}
+
+TEST_P(TasksStress, AMillionAsyncFuturesAllResolveWithTheirValues) {
+  const std::size_t n = scaled(1000000, 10000);
+  weft::thread_pool pool(GetParam());
+  const std::size_t batch = 50000;
+  std::size_t checked = 0;
+  for (std::size_t start = 0; start < n; start += batch) {
+    const std::size_t end = std::min(n, start + batch);
+    std::vector<weft::future<std::size_t>> fs;
+    fs.reserve(end - start);
+    for (std::size_t i = start; i < end; ++i) fs.push_back(weft::async(pool, [i] { return i * 3; }));
+    auto all = get_within(weft::when_all(fs), 120);
+    for (std::size_t i = start; i < end; ++i) ASSERT_EQ(all[i - start], i * 3);
+    checked += all.size();
+  }
+  EXPECT_EQ(checked, n);
+}
+
+TEST_P(TasksStress, ManyOutsideThreadsAndWorkersSubmitAtOnce) {
+  const std::size_t per_thread = scaled(250000, 2500);
+  weft::thread_pool pool(GetParam());
+  std::atomic<std::size_t> ran{0};
+  {
+    std::vector<weft_test::joining_thread> submitters;
+    for (int t = 0; t < 4; ++t) {
+      submitters.emplace_back([&] {
+        for (std::size_t i = 0; i < per_thread; ++i) {
+          if (i % 2 == 0) {
+            pool.execute([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+          } else {
+            // One outside task that submits one more from its worker.
+            pool.execute([&pool, &ran] { pool.execute([&ran] { ran.fetch_add(2, std::memory_order_relaxed); }); });
+          }
+        }
+      });
+    }
+  }
+  pool.shutdown();
+  EXPECT_EQ(ran.load(), 4 * (per_thread / 2 + 2 * (per_thread - per_thread / 2)));
+}
+
+INSTANTIATE_TEST_SUITE_P(PoolSizes, TasksStress, ::testing::Values(1, 2, 4, 8));
+
+}  // namespace

@@ -17,8 +17,9 @@ packages=(
   libbenchmark-dev                             # tools/bench
 )
 
-# One dpkg-query for all of them; names it does not know print nothing.
-installed=" $(dpkg-query -W -f='${db:Status-Abbrev}|${Package}\n' "${packages[@]}" 2>/dev/null |
+# One dpkg-query for all of them. Names it does not know print nothing and
+# make it exit 1, which must not stop this script (set -e, pipefail).
+installed=" $({ dpkg-query -W -f='${db:Status-Abbrev}|${Package}\n' "${packages[@]}" 2>/dev/null || true; } |
   awk -F'|' '$1 ~ /^ii/ { printf "%s ", $2 }') "
 missing=()
 for p in "${packages[@]}"; do

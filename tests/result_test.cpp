@@ -50,8 +50,8 @@ TEST(Result, RethrowsTheVeryExceptionObjectItHolds) {
 }
 
 TEST(Result, RejectsANullExceptionPointer) {
-  EXPECT_THROW(weft::result<int>(std::exception_ptr()), std::invalid_argument);
-  EXPECT_THROW(weft::result<void>(std::exception_ptr()), std::invalid_argument);
+  EXPECT_THROW(weft::result<int>{std::exception_ptr()}, std::invalid_argument);
+  EXPECT_THROW(weft::result<void>{std::exception_ptr()}, std::invalid_argument);
 }
 
 TEST(Result, CopiesAndMovesItsValue) {

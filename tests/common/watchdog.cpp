@@ -110,8 +110,25 @@ const bool registered = [] {
 
 }  // namespace
 
+// Sanitized builds run several times slower; their bounds stretch to match
+// unless WEFT_TEST_TIME_SCALE says otherwise.
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TEST_SLOWDOWN 4.0
+#elif defined(__SANITIZE_ADDRESS__)
+#define WEFT_TEST_SLOWDOWN 2.0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TEST_SLOWDOWN 4.0
+#elif __has_feature(address_sanitizer)
+#define WEFT_TEST_SLOWDOWN 2.0
+#endif
+#endif
+#ifndef WEFT_TEST_SLOWDOWN
+#define WEFT_TEST_SLOWDOWN 1.0
+#endif
+
 double time_scale() {
-  static const double s = env_double("WEFT_TEST_TIME_SCALE", 1.0);
+  static const double s = env_double("WEFT_TEST_TIME_SCALE", WEFT_TEST_SLOWDOWN);
   return s;
 }
 

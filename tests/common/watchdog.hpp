@@ -29,7 +29,7 @@ namespace weft_test {
 double default_test_budget_s();
 
 /// Scales a wait bound for slow (sanitizer) builds: WEFT_TEST_TIME_SCALE,
-/// default 1.
+/// default 4 under TSan, 2 under ASan, 1 otherwise.
 double time_scale();
 
 /// A bound for a single wait in a test: `seconds` times time_scale().

@@ -70,6 +70,8 @@ class state {
   void sample(double ns) { samples_.push_back(ns); }
 
   bool quick() const { return opts().quick; }
+  /// When start() read the clock.
+  std::chrono::steady_clock::time_point started_at() const { return t0_; }
   std::size_t threads() const { return opts().threads; }
 
   // Read by the driver.
@@ -133,6 +135,11 @@ struct impl_entry {
 };
 const std::vector<workload>& workloads();
 std::vector<impl_entry> impls_of(const std::string& id);
+
+/// ns from s.start() to `t` (for a metric splitting the timed window).
+inline double ns_since_start(const state& s, std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::nano>(t - s.started_at()).count();
+}
 
 /// Keeps a value alive in the optimiser's eyes.
 template <class T>

@@ -1,7 +1,7 @@
 // weft-bench: weft against its peers, in one process, interleaved.
 //
-//   weft-bench [--filter S] [--runs N] [--warmup N] [--threads N] [--quick]
-//              [--json FILE] [--csv FILE] [--list]
+//   weft-bench [--filter S] [--impl S] [--runs N] [--warmup N] [--threads N]
+//              [--quick] [--json FILE] [--csv FILE] [--list]
 //
 // For every workload (tools/bench/<workload>/, the table of issue 2) each
 // implementation runs once per round, weft first, then the peers, for
@@ -390,6 +390,7 @@ void usage() {
   std::printf(
       "usage: weft-bench [options]\n"
       "  --filter S    only workloads whose id or title contains S (repeatable: any matches)\n"
+      "  --impl S      only implementations whose name contains S (repeatable; for profiling)\n"
       "  --runs N      measured runs per implementation (default 5)\n"
       "  --warmup N    unmeasured rounds first (default 1)\n"
       "  --threads N   workers in every pool, weft's and the peers' (default: hardware threads)\n"
@@ -406,7 +407,7 @@ int main(int argc, char** argv) {
   bench::open_syscall_counter();
 
   bench::options& op = bench::mutable_opts();
-  std::vector<std::string> filters;
+  std::vector<std::string> filters, impl_filters;
   std::string json_path, csv_path;
   bool list = false;
   for (int i = 1; i < argc; ++i) {
@@ -420,6 +421,8 @@ int main(int argc, char** argv) {
     };
     if (a == "--filter") {
       filters.push_back(next());
+    } else if (a == "--impl") {
+      impl_filters.push_back(next());
     } else if (a == "--runs") {
       op.runs = std::max(1, std::atoi(next().c_str()));
     } else if (a == "--warmup") {
@@ -474,6 +477,16 @@ int main(int argc, char** argv) {
   for (const workload& w : bench::workloads()) {
     if (!selected(w)) continue;
     std::vector<bench::impl_entry> impls = bench::impls_of(w.id);
+    if (!impl_filters.empty()) {
+      impls.erase(std::remove_if(impls.begin(), impls.end(),
+                                 [&](const bench::impl_entry& e) {
+                                   for (const std::string& f : impl_filters) {
+                                     if (e.name.find(f) != std::string::npos) return false;
+                                   }
+                                   return true;
+                                 }),
+                  impls.end());
+    }
     if (impls.empty()) continue;
     workload_result wr;
     wr.w = &w;

@@ -2,6 +2,7 @@
 // boost::executors::basic_thread_pool (weft's target: <= 0.05x this).
 #include "common/boost_peer.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <stdexcept>
 
@@ -16,10 +17,12 @@ void run(bench::state& s) {
   boost::promise<int> p;
   boost::future<int> f = p.get_future();
   for (std::size_t i = 0; i < n; ++i) f = f.then(pool, [](boost::future<int> x) { return x.get() + 1; });
+  const auto attached = std::chrono::steady_clock::now();
   p.set_value(0);
   const int r = f.get();
   s.stop();
   s.set_ops(static_cast<double>(n));
+  s.metric("attach_ns_per_link", bench::ns_since_start(s, attached) / static_cast<double>(n));
   if (static_cast<std::size_t>(r) != n) throw std::runtime_error("03 boost: wrong chain result");
 }
 

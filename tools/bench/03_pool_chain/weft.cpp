@@ -8,6 +8,7 @@
 // before weft; expected ratio: weft <= 0.05x Boost).
 #include "weft/promise.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <stdexcept>
 
@@ -23,10 +24,12 @@ void run(bench::state& s) {
   weft::promise<int> p(pool);
   weft::future<int> f = p.get_future();
   for (std::size_t i = 0; i < n; ++i) f = f.then([](int x) { return x + 1; });
+  const auto attached = std::chrono::steady_clock::now();
   p.set_value(0);
   const int r = f.get();
   s.stop();
   s.set_ops(static_cast<double>(n));
+  s.metric("attach_ns_per_link", bench::ns_since_start(s, attached) / static_cast<double>(n));
   if (static_cast<std::size_t>(r) != n) throw std::runtime_error("03 weft: wrong chain result");
 }
 

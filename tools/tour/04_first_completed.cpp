@@ -83,7 +83,9 @@ void tour_04(tour::flaky_service& svc) {
   tour::say("key 403 (planned:" + plan + ")");
   tour::say("when_any: replica " + std::to_string(first.first) + " answered first, " +
             std::to_string(first.second.value()) + ", after " + tour::ms(took) + "; the other two are ignored");
-  tour::expect(first.first == 1, "replica 1 is the fastest for key 403");
+  // (Which replica wins is up to the clock: on a loaded machine a stall
+  // between sending the calls can change it, so only the value is checked.)
+  tour::expect(first.second.value() == svc.plan_for(403).value, "every replica answers the same value");
 
   // 2. The first to complete can be a failure: the result says so.
   plan.clear();

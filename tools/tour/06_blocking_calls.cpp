@@ -60,10 +60,10 @@ void tour_06(tour::flaky_service& svc) {
   std::vector<weft::result<int>> got = weft::when_all_settled(calls).get();
   tour::say("8 blocking calls (" + std::to_string(planned) + " ms in all) run with async on a 2-worker pool: " +
             tour::ms(tour::ms_since(t0)) + "; a compute task submitted meanwhile waited " + tour::ms(delay));
-  const double blocked_delay = delay;
 
   // 2. The right way: offload them; the compute pool stays free.
   planned = planned_total(svc, keys);
+  svc.reset_blocking_peak();
   t0 = std::chrono::steady_clock::now();
   calls.clear();
   for (int k : keys) calls.push_back(weft::offload([&svc, k] { return svc.fetch_blocking(k); }));
@@ -73,8 +73,9 @@ void tour_06(tour::flaky_service& svc) {
   tour::say("the same 8 calls (" + std::to_string(planned) + " ms in all) with offload: " + tour::ms(offloaded) +
             ", " + std::to_string(count_ok(got)) + " answered; a compute task submitted meanwhile waited " +
             tour::ms(delay));
-  tour::expect(offloaded < static_cast<double>(planned), "offloaded calls overlap");
-  tour::expect(delay < blocked_delay, "offloading keeps the compute pool free");
+  // (How many overlapped depends on timing; more than 2 is what matters.)
+  tour::expect(svc.blocking_peak() > 2, "offloaded calls overlap beyond the compute pool's 2 workers");
+  tour::say("offloaded, more than 2 blocking calls were in progress at once: the blocking pool grows to meet them");
 
   // 3. A call that hangs: give up after 20 ms and stop it.
   weft::stop_hook hook;

@@ -146,6 +146,16 @@ weft::future<int> flaky_service::fetch(int key, int replica) {
 int flaky_service::fetch_blocking(int key) {
   const unsigned attempt = next_attempt(key, 0);
   const call_plan p = plan(key, 0, attempt);
+  struct in_progress {
+    std::atomic<std::size_t>& now;
+    explicit in_progress(std::atomic<std::size_t>& n, std::atomic<std::size_t>& peak) : now(n) {
+      const std::size_t mine = ++now;
+      std::size_t seen = peak.load();
+      while (seen < mine && !peak.compare_exchange_weak(seen, mine)) {
+      }
+    }
+    ~in_progress() { --now; }
+  } counted(blocking_now_, blocking_peak_);
   // An interruption point on a boost::thread; a plain sleep elsewhere.
   boost::this_thread::sleep_for(boost::chrono::milliseconds(p.latency.count()));
   switch (p.result) {
@@ -185,8 +195,11 @@ void flaky_service::network_loop() {
       wake_.wait(lock);
       continue;
     }
-    if (!stopping_ && std::chrono::steady_clock::now() < queue_.front().due) {
-      wake_.wait_until(lock, queue_.front().due);
+    // A copy: wait_until reads its deadline again after it has let go of
+    // the lock, when a schedule() may have reallocated the queue.
+    const auto due = queue_.front().due;
+    if (!stopping_ && std::chrono::steady_clock::now() < due) {
+      wake_.wait_until(lock, due);
       continue;
     }
     std::pop_heap(queue_.begin(), queue_.end(), cmp);

@@ -126,6 +126,11 @@ class flaky_service {
   std::size_t calls() const noexcept { return calls_.load(); }
   std::size_t calls_for(int key) const;
 
+  /// The most fetch_blocking calls that were in progress at once since the
+  /// last reset_blocking_peak() (shows whether blocking calls overlapped).
+  std::size_t blocking_peak() const noexcept { return blocking_peak_.load(); }
+  void reset_blocking_peak() noexcept { blocking_peak_.store(0); }
+
  private:
   struct pending {
     std::chrono::steady_clock::time_point due;
@@ -140,6 +145,8 @@ class flaky_service {
 
   options opts_;
   std::atomic<std::size_t> calls_{0};
+  std::atomic<std::size_t> blocking_now_{0};
+  std::atomic<std::size_t> blocking_peak_{0};
 
   mutable std::mutex attempts_mutex_;
   std::map<std::pair<int, int>, unsigned> attempts_;

@@ -389,8 +389,8 @@ std::string machine_line() {
 void usage() {
   std::printf(
       "usage: weft-bench [options]\n"
-      "  --filter S    only workloads whose id or title contains S (repeatable: any matches)\n"
-      "  --impl S      only implementations whose name contains S (repeatable; for profiling)\n"
+      "  --filter S    only workloads whose id contains S (e.g. 04-fib, skynet; repeatable)\n"
+      "  --impl NAME   only the implementation called NAME (see --list; repeatable; for profiling)\n"
       "  --runs N      measured runs per implementation (default 5)\n"
       "  --warmup N    unmeasured rounds first (default 1)\n"
       "  --threads N   workers in every pool, weft's and the peers' (default: hardware threads)\n"
@@ -451,7 +451,7 @@ int main(int argc, char** argv) {
   auto selected = [&](const workload& w) {
     if (filters.empty()) return true;
     for (const std::string& f : filters) {
-      if (w.id.find(f) != std::string::npos || w.title.find(f) != std::string::npos) return true;
+      if (w.id.find(f) != std::string::npos) return true;
     }
     return false;
   };
@@ -481,7 +481,7 @@ int main(int argc, char** argv) {
       impls.erase(std::remove_if(impls.begin(), impls.end(),
                                  [&](const bench::impl_entry& e) {
                                    for (const std::string& f : impl_filters) {
-                                     if (e.name.find(f) != std::string::npos) return false;
+                                     if (e.name == f) return false;
                                    }
                                    return true;
                                  }),

@@ -252,14 +252,18 @@ struct thread_pool::impl {
     // pass these edges on explicitly.
     // The delegate's first read is of its closure, on this thread's stack,
     // so the edge into it goes through a fixed address.
+    // The closure is built before the release, or its own initialisation
+    // would not be covered by it. It captures `self`, not `this`: clang
+    // loads a captured `this` in the lambda's prologue, before the acquire.
     static char execute_edge;
-    tsan_publish(&execute_edge);
-    arena.execute([this] {
+    const auto drain = [self = this] {
       tsan_receive(&execute_edge);
-      group.wait();
-      tsan_receive(this);
-      tsan_publish(this);
-    });
+      self->group.wait();
+      tsan_receive(self);
+      tsan_publish(self);
+    };
+    tsan_publish(&execute_edge);
+    arena.execute(drain);
     tsan_receive(this);
     closed.store(true, std::memory_order_release);
   }

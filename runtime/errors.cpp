@@ -94,9 +94,7 @@ void report_unhandled_error(std::exception_ptr e) noexcept {
 
 namespace detail {
 
-void throw_if_no_state(const void* p) {
-  if (p == nullptr) throw future_error(future_errc::no_state);
-}
+void throw_no_state() { throw future_error(future_errc::no_state); }
 
 }  // namespace detail
 }  // namespace v1

@@ -12,9 +12,11 @@
 #include <ctime>
 #include <thread>
 
+#include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
+#include "sanitizers.hpp"
 #include "thread_context.hpp"
 #include "weft/thread_pool.hpp"
 
@@ -113,23 +115,48 @@ class parking_waiter final : public callback_node {
   std::atomic<std::uint32_t> word_{waiting};
 };
 
-// A pool task blocked in get(): its worker helps. The worker waits on a
-// task_group of its own whose only task is never run; while waiting, oneTBB
-// has it execute other tasks of the arena. The outcome's arrival destroys
-// that task unrun, which releases the group and ends the wait.
+// A pool task blocked in get() is suspended (oneTBB resumable tasks): the
+// worker goes back to its dispatch loop and runs other tasks, and the
+// outcome's arrival resumes the task, on whichever worker picks it up.
 //
-// Why help rather than suspend (tbb::task::suspend): a suspended task keeps
-// a stack of its own, and oneTBB resumes it only when its worker runs out of
-// newer work, so recursive code that blocks (fib with get()) piled up one
-// suspended stack per call and exhausted the address-space maps at ~30,000.
-// Helping nests waits on one stack, bounded by the recursion depth.
+// Suspension has a cost that helping does not: a suspended task keeps a
+// stack of its own, and oneTBB resumes it only when a worker runs out of
+// newer work. Recursive code that blocks (fib written with get()) had
+// ~13,000 tasks suspended at once at fib(22) and crashed at fib(25) when
+// the process ran out of memory maps. So at most max_suspended tasks are
+// suspended at once in the process; past that, a blocked worker helps:
+// it waits on a task_group of its own whose only task is never run, and
+// oneTBB has it execute other tasks meanwhile, nested on its stack.
+//
+// Helping alone has the opposite flaw: a task the waiter picks up runs on
+// the waiter's stack, so if that task waits for something the waiter does
+// after its get() returns, neither can move (tests/deadlock_test.cpp). With
+// suspension first, that needs more than max_suspended blocked tasks.
+//
+// ThreadSanitizer cannot follow oneTBB's switch to a coroutine stack (it
+// crashed unwinding one), so a TSan build only helps.
+constexpr int max_suspended = tsan_build ? 0 : 256;
+std::atomic<int> suspended_now{0};
+
+class resuming_waiter final : public callback_node {
+ public:
+  void fire(state_base*) noexcept override {
+    // Copy first: once resumed, the waiting task may return and free *this.
+    tbb::task::suspend_point sp = sp_;
+    tbb::task::resume(sp);
+  }
+  tbb::task::suspend_point sp_ = nullptr;
+};
+
 class helping_waiter final : public callback_node {
  public:
   explicit helping_waiter(tbb::task_handle h) noexcept : handle_(std::move(h)) {}
   void fire(state_base*) noexcept override {
     // Take the handle out first: once the group is released the waiting
-    // worker may return and destroy *this.
+    // worker may return and destroy *this. Destroying the never-run task
+    // releases the group, an edge TSan does not see.
     tbb::task_handle release_on_scope_exit = std::move(handle_);
+    tsan_release(this);
   }
 
  private:
@@ -141,11 +168,29 @@ class helping_waiter final : public callback_node {
 void state_base::wait() {
   if (ready()) return;
   thread_context* ctx = this_thread_context();
-  if (ctx->pool != nullptr) {
-    // Tasks run while helping must not queue behind an inline executor loop
-    // that this blocked task has open: that loop resumes only after the wait.
-    inline_frame* const open_loop = ctx->trampoline;
-    ctx->trampoline = nullptr;
+  if (ctx->pool == nullptr) {
+    parking_waiter w;
+    attach_waiter(&w);
+    w.block();
+    after_wait();
+    return;
+  }
+  // While this task waits, its worker runs other tasks: they must not see
+  // this task's context (its pool, or an inline executor loop it has open,
+  // which resumes only after the wait).
+  const thread_context saved = *ctx;
+  *ctx = thread_context();
+  // Relaxed: a plain budget; nothing is published through it.
+  if (suspended_now.fetch_add(1, std::memory_order_relaxed) < max_suspended) {
+    resuming_waiter w;
+    tbb::task::suspend([this, &w](tbb::task::suspend_point sp) {
+      w.sp_ = sp;
+      attach_waiter(&w);
+    });
+    suspended_now.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    suspended_now.fetch_sub(1, std::memory_order_relaxed);
+    ctx->pool = saved.pool;  // helped tasks set and restore it themselves
     tbb::task_group group;
     helping_waiter w(group.defer([] {}));
     attach_waiter(&w);
@@ -156,12 +201,10 @@ void state_base::wait() {
     // tasks for its scope, also when called from inside the same arena.
     tbb::task_arena here(tbb::task_arena::attach{});
     here.execute([&group] { group.wait(); });
-    this_thread_context()->trampoline = open_loop;
-  } else {
-    parking_waiter w;
-    attach_waiter(&w);
-    w.block();
+    tsan_acquire(&w);
   }
+  // A resumed task may be on another worker: restore the context there.
+  *this_thread_context() = saved;
   after_wait();
 }
 

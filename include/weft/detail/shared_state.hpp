@@ -212,8 +212,14 @@ result<T> copy_result(state<T>& s, std::true_type) {
 /// The default executor for promises and continuations: default_pool().
 executor& default_executor();
 
-/// Throws future_error(no_state) when `p` is null.
-void throw_if_no_state(const void* p);
+/// Throws future_error(no_state).
+[[noreturn]] void throw_no_state();
+
+/// Throws future_error(no_state) when `p` is null. Inline, so the compiler
+/// sees that a null `p` never reaches the code after the check.
+inline void throw_if_no_state(const void* p) {
+  if (p == nullptr) throw_no_state();
+}
 
 }  // namespace detail
 }  // namespace v1

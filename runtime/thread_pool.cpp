@@ -21,33 +21,10 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
-#include <oneapi/tbb/task_scheduler_observer.h>
 
+#include "sanitizers.hpp"
 #include "thread_context.hpp"
 #include "weft/errors.hpp"
-
-#if defined(__SANITIZE_THREAD__)
-#define WEFT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WEFT_TSAN 1
-#endif
-#endif
-
-#ifdef WEFT_TSAN
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#endif
-
-namespace {
-#ifdef WEFT_TSAN
-inline void tsan_publish(void* p) noexcept { __tsan_release(p); }
-inline void tsan_receive(void* p) noexcept { __tsan_acquire(p); }
-#else
-inline void tsan_publish(void*) noexcept {}
-inline void tsan_receive(void*) noexcept {}
-#endif
-}  // namespace
 
 namespace weft {
 inline namespace v1 {
@@ -88,19 +65,21 @@ concurrency_budget& budget() {
 
 std::atomic<unsigned> worker_names{0};
 
-// Names each TBB worker "weft-N" the first time it enters a weft arena.
-class worker_namer final : public tbb::task_scheduler_observer {
- public:
-  explicit worker_namer(tbb::task_arena& arena) : tbb::task_scheduler_observer(arena) { observe(true); }
-  ~worker_namer() override { observe(false); }
-  void on_scheduler_entry(bool is_worker) override {
-    static thread_local bool named = false;
-    if (!is_worker || named) return;
-    named = true;
-    const std::string name = "weft-" + std::to_string(worker_names.fetch_add(1, std::memory_order_relaxed));
-    pthread_setname_np(pthread_self(), name.c_str());
-  }
-};
+// Set while a thread that is not a oneTBB worker runs tasks inside an arena
+// (the drain in shutdown() joins the arena); such a thread keeps its name.
+thread_local bool joined_from_outside = false;
+
+// Names a oneTBB worker "weft-N" the first time it runs a weft task. (A
+// task_scheduler_observer would do it on arena entry, but its registration
+// is memory oneTBB frees on a worker, a hand-off TSan reports and weft
+// cannot annotate.)
+void name_worker_once() {
+  static thread_local bool named = false;
+  if (named || joined_from_outside) return;
+  named = true;
+  const std::string name = "weft-" + std::to_string(worker_names.fetch_add(1, std::memory_order_relaxed));
+  pthread_setname_np(pthread_self(), name.c_str());
+}
 
 // Per-slot counters, padded so workers do not fight over one cache line
 // (padding, not alignas: C++14's operator new ignores over-alignment).
@@ -120,13 +99,9 @@ struct thread_pool::impl {
         counters(n + 1) {
     budget().reserve(n);
     arena.initialize();
-    namer.reset(new worker_namer(arena));
   }
 
-  ~impl() {
-    namer.reset();
-    budget().unreserve(threads);
-  }
+  ~impl() { budget().unreserve(threads); }
 
   // Bit 31 of gate: closed to outside submitters. Low bits: outside
   // submissions in progress, so shutdown can wait for them to land in the
@@ -143,11 +118,11 @@ struct thread_pool::impl {
   // reaches TBB as the same task type (always through defer), so a body
   // always sits at the same offset of a recycled block.
   struct tsan_handoff {
-    tsan_handoff() noexcept { __tsan_acquire(this); }
-    tsan_handoff(const tsan_handoff&) noexcept { __tsan_acquire(this); }
-    ~tsan_handoff() { __tsan_release(this); }
-    void publish() noexcept { __tsan_release(this); }
-    void receive() noexcept { __tsan_acquire(this); }
+    tsan_handoff() noexcept { detail::tsan_acquire(this); }
+    tsan_handoff(const tsan_handoff&) noexcept { detail::tsan_acquire(this); }
+    ~tsan_handoff() { detail::tsan_release(this); }
+    void publish() noexcept { detail::tsan_release(this); }
+    void receive() noexcept { detail::tsan_acquire(this); }
   };
 #else
   struct tsan_handoff {
@@ -179,6 +154,7 @@ struct thread_pool::impl {
   }
 
   void run(unique_task& task) noexcept {
+    name_worker_once();
     // Relaxed counters: statistics only, they order nothing.
     my_slot().started.fetch_add(1, std::memory_order_relaxed);
     detail::thread_context* ctx = detail::this_thread_context();
@@ -196,7 +172,7 @@ struct thread_pool::impl {
     ctx = detail::this_thread_context();
     ctx->pool = outer;
     my_slot().completed.fetch_add(1, std::memory_order_relaxed);
-    tsan_publish(this);  // the last touch of the pool by this task; see shutdown()
+    detail::tsan_release(this);  // the last touch of the pool by this task; see shutdown()
   }
 
   bool is_own_worker() const noexcept { return detail::this_thread_context()->pool == this; }
@@ -257,14 +233,16 @@ struct thread_pool::impl {
     // loads a captured `this` in the lambda's prologue, before the acquire.
     static char execute_edge;
     const auto drain = [self = this] {
-      tsan_receive(&execute_edge);
+      detail::tsan_acquire(&execute_edge);
       self->group.wait();
-      tsan_receive(self);
-      tsan_publish(self);
+      detail::tsan_acquire(self);
+      detail::tsan_release(self);
     };
-    tsan_publish(&execute_edge);
+    detail::tsan_release(&execute_edge);
+    joined_from_outside = true;  // tasks this thread runs in there must not rename it
     arena.execute(drain);
-    tsan_receive(this);
+    joined_from_outside = false;
+    detail::tsan_acquire(this);
     closed.store(true, std::memory_order_release);
   }
 
@@ -284,7 +262,6 @@ struct thread_pool::impl {
   const std::size_t threads;
   tbb::task_arena arena;
   tbb::task_group group;
-  std::unique_ptr<worker_namer> namer;
   std::vector<slot_counters> counters;
   std::atomic<std::uint32_t> gate{0};
   std::atomic<bool> cancelling{false};

@@ -159,7 +159,7 @@ for b in "${builds[@]}"; do
     tsan)
       CXX=${WEFT_TSAN_CXX:-clang++} run_build build-tsan \
         "WEFT_STRESS_SCALE=${WEFT_TSAN_STRESS_SCALE:-0.1}" \
-        "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1" \
+        "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1" \
         -- --suite unit --suite stress --timeout-multiplier 3 "${san_wrapper[@]}" \
         -- "${sanitizer_options[@]}" -Db_sanitize=thread
       ;;

@@ -519,8 +519,10 @@ int main(int argc, char** argv) {
     }
     const impl_result* weft = find_impl(wr, "weft");
     for (impl_result& r : wr.impls) {
-      if (weft != nullptr && &r != weft && r.name.compare(0, 4, "weft") != 0 && weft->error.empty() &&
-          r.error.empty()) {
+      // Latency workloads have no ns/op to compare (their runs include the
+      // idle sleeps); they report percentiles only.
+      if (!w.latency && weft != nullptr && &r != weft && r.name.compare(0, 4, "weft") != 0 &&
+          weft->error.empty() && r.error.empty()) {
         r.ratio = weft->median / r.median;
       }
     }

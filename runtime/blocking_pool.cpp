@@ -220,7 +220,8 @@ struct blocking_pool::impl {
   std::size_t idle = 0;
   std::size_t running = 0;
   bool closed = false;
-  bool cancelling = false;
+  // Atomic: run() reads it without the pool's mutex, racing shutdown(cancel).
+  std::atomic<bool> cancelling{false};
 };
 
 blocking_pool::blocking_pool(std::size_t max_threads, std::chrono::milliseconds idle_timeout) {

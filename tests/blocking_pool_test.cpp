@@ -216,6 +216,25 @@ TEST(BlockingPool, ShutdownCancelFailsQueuedCallsAndInterruptsRunningOnes) {
   }
 }
 
+TEST(BlockingPool, CancelWhileCallsAreBeingPickedUpResolvesEveryCall) {
+  // shutdown(cancel) races threads that have just taken a call off the
+  // queue and are deciding whether to run it (TSan checks that decision).
+  for (int round = 0; round < 50; ++round) {
+    weft::blocking_pool pool(4, std::chrono::seconds(30));
+    std::vector<weft::future<int>> calls;
+    for (int i = 0; i < 64; ++i) calls.push_back(weft::offload(pool, [i] { return i; }));
+    pool.shutdown(weft::shutdown_mode::cancel);
+    for (int i = 0; i < 64; ++i) {
+      ASSERT_TRUE(calls[i].is_ready()) << "round " << round;
+      try {
+        EXPECT_EQ(calls[i].get(), i);
+      } catch (const weft::executor_shutdown&) {
+      } catch (const weft::cancelled_error&) {
+      }
+    }
+  }
+}
+
 TEST(BlockingPool, ShutdownFromOneOfItsOwnThreadsIsALogicError) {
   weft::blocking_pool pool(1);
   auto f = weft::offload(pool, [&pool] {

@@ -116,6 +116,21 @@ TEST(Promise, DestroyedAfterSatisfactionDoesNotBreakTheFuture) {
   EXPECT_EQ(f.get(), 10);
 }
 
+TEST(Promise, ReaderMayDestroyThePromiseAsSoonAsGetReturns) {
+  // The promise lives on the reader's stack and dies right after get():
+  // set_value must not touch the promise once the value is published.
+  error_capture errors;
+  weft::thread_pool pool(2);
+  for (int i = 0; i < 10000; ++i) {
+    weft::promise<int> p(pool);
+    auto f = p.get_future();
+    pool.execute([&p, i] { p.set_value(i); });
+    ASSERT_EQ(get_within(f), i);
+  }
+  pool.shutdown();
+  EXPECT_EQ(errors.count(), 0u);
+}
+
 TEST(Promise, DroppedPromiseAndFutureReportTheBreakOnce) {
   error_capture errors;
   {

@@ -67,8 +67,16 @@ class promise {
   template <class... A>
   void set_value(A&&... args) {
     check_unsatisfied();
-    state_->set_value(std::forward<A>(args)...);
+    // Marked first: once the value is published, a woken reader may destroy
+    // this promise (it often lives on the reader's stack), so nothing of
+    // *this may be touched afterwards.
     satisfied_ = true;
+    try {
+      state_->set_value(std::forward<A>(args)...);
+    } catch (...) {  // constructing the value threw: nothing was published
+      satisfied_ = false;
+      throw;
+    }
   }
 
   /// Stores `e` (which must not be null: std::invalid_argument).

@@ -7,8 +7,7 @@
 #   build       g++, the default options; every suite (unit, stress, compile,
 #               consumer)
 #   build-asan  g++ -fsanitize=address,undefined -fno-sanitize-recover=all;
-#               suites unit and stress; one oneTBB leak suppressed
-#               (tools/lsan-suppressions.txt says which and why)
+#               suites unit and stress
 #   build-tsan  clang++ -fsanitize=thread, oneTBB's headers left
 #               uninstrumented (tools/tsan-ignorelist.txt, see design.md);
 #               suites unit and stress
@@ -152,7 +151,6 @@ for b in "${builds[@]}"; do
         "WEFT_STRESS_SCALE=${WEFT_ASAN_STRESS_SCALE:-0.2}" \
         "ASAN_OPTIONS=abort_on_error=1:halt_on_error=1:detect_leaks=1:print_summary=1" \
         "UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stacktrace=1:print_summary=1" \
-        "LSAN_OPTIONS=suppressions=$root/tools/lsan-suppressions.txt:print_suppressions=0" \
         -- --suite unit --suite stress --timeout-multiplier 2 "${san_wrapper[@]}" \
         -- "${sanitizer_options[@]}" -Db_sanitize=address,undefined \
         "-Dcpp_args=-fno-sanitize-recover=all -fno-omit-frame-pointer" \

@@ -1,7 +1,7 @@
 // inline_executor(): runs tasks on the calling thread, trampolined.
 #include "weft/executor.hpp"
 
-#include <deque>
+#include <vector>
 #include <exception>
 #include <stdexcept>
 #include <utility>
@@ -13,14 +13,23 @@ namespace weft {
 inline namespace v1 {
 namespace detail {
 
-__attribute__((noinline)) thread_context* this_thread_context() noexcept {
-  static thread_local thread_context ctx;
-  return &ctx;
-}
+namespace {
+// initial-exec: read through the thread pointer, not __tls_get_addr (the
+// library is loaded with the program, not dlopen'ed).
+__attribute__((tls_model("initial-exec"))) thread_local thread_context this_thread;
+}  // namespace
 
-// The queue of tasks submitted while an inline task runs on this thread.
+// noinline: a task may be suspended in get() and resume on another worker,
+// and a compiler may keep the thread pointer in a register across a call;
+// each call here reads the current thread's copy.
+__attribute__((noinline)) thread_context* this_thread_context() noexcept { return &this_thread; }
+
+// The queue of tasks submitted while an inline task runs on this thread. A
+// vector and a read index, not a deque: most frames never queue anything
+// (a forwarded future runs at once), and a deque allocates when built.
 struct inline_frame {
-  std::deque<unique_task> queue;
+  std::vector<unique_task> queue;
+  std::size_t next = 0;
 };
 
 namespace {
@@ -49,10 +58,13 @@ class inline_executor_impl final : public executor {
     inline_frame frame;
     ctx->trampoline = &frame;
     run_reporting(task);
-    while (!frame.queue.empty()) {
-      unique_task next = std::move(frame.queue.front());
-      frame.queue.pop_front();
+    while (frame.next != frame.queue.size()) {
+      unique_task next = std::move(frame.queue[frame.next++]);
       run_reporting(next);
+      if (frame.next == frame.queue.size()) {  // drained: reuse the storage
+        frame.queue.clear();
+        frame.next = 0;
+      }
     }
     this_thread_context()->trampoline = nullptr;
   }

@@ -67,14 +67,14 @@ std::atomic<unsigned> worker_names{0};
 
 // Set while a thread that is not a oneTBB worker runs tasks inside an arena
 // (the drain in shutdown() joins the arena); such a thread keeps its name.
-thread_local bool joined_from_outside = false;
+__attribute__((tls_model("initial-exec"))) thread_local bool joined_from_outside = false;
 
 // Names a oneTBB worker "weft-N" the first time it runs a weft task. (A
 // task_scheduler_observer would do it on arena entry, but its registration
 // is memory oneTBB frees on a worker, a hand-off TSan reports and weft
 // cannot annotate.)
 void name_worker_once() {
-  static thread_local bool named = false;
+  static __attribute__((tls_model("initial-exec"))) thread_local bool named = false;
   if (named || joined_from_outside) return;
   named = true;
   const std::string name = "weft-" + std::to_string(worker_names.fetch_add(1, std::memory_order_relaxed));

@@ -39,14 +39,18 @@ void move_value_into(std::vector<T>& out, state_base* s) {
   out.push_back(std::move(static_cast<state<T>*>(s)->value_ref()));
 }
 
-/// when_all over a range: the first error wins; otherwise the values in order.
-template <class T>
-struct all_policy {
-  using out_t = std::vector<T>;
+/// when_all's rule for arrivals: the first input to fail decides the outcome.
+struct first_error_wins {
   template <class S>
   static void arrived(S& self, std::size_t, state_base* in) noexcept {
     if (in->failed() && self.decide()) self.set_error(in->error_ref());
   }
+};
+
+/// when_all over a range: the first error wins; otherwise the values in order.
+template <class T>
+struct all_policy : first_error_wins {
+  using out_t = std::vector<T>;
   template <class S>
   static void finish(S& self) noexcept {
     if (!self.decide()) return;
@@ -63,12 +67,8 @@ struct all_policy {
 
 /// when_all over futures of void: done when all are done.
 template <>
-struct all_policy<void> {
+struct all_policy<void> : first_error_wins {
   using out_t = void;
-  template <class S>
-  static void arrived(S& self, std::size_t, state_base* in) noexcept {
-    if (in->failed() && self.decide()) self.set_error(in->error_ref());
-  }
   template <class S>
   static void finish(S& self) noexcept {
     if (self.decide()) self.set_value();
@@ -112,12 +112,8 @@ struct any_policy {
 };
 
 template <class... Ts>
-struct tuple_policy {
+struct tuple_policy : first_error_wins {
   using out_t = std::tuple<stored_t<Ts>...>;
-  template <class S>
-  static void arrived(S& self, std::size_t, state_base* in) noexcept {
-    if (in->failed() && self.decide()) self.set_error(in->error_ref());
-  }
   template <class S>
   static void finish(S& self) noexcept {
     if (!self.decide()) return;

@@ -73,9 +73,9 @@ class future {
   }
 
   /// Blocks until the outcome is in, then returns the value or rethrows the
-  /// error. Consumes the future. On a weft pool worker the worker helps:
-  /// it runs other tasks of the pool until the outcome is in, so nested
-  /// get() cannot starve the pool.
+  /// error. Consumes the future. On a weft pool worker the waiting task is
+  /// suspended (or, past a budget, the worker helps) and the worker runs
+  /// other tasks of the pool meanwhile, so nested get() cannot starve it.
   T get() {
     detail::throw_if_no_state(state_);
     holder h{state_};

@@ -126,7 +126,7 @@ class shared_future {
     detail::throw_if_no_state(hub_);
     return hub_->ready();
   }
-  /// Blocks until the outcome is in (helping, on a pool worker), then
+  /// Blocks until the outcome is in (suspending or helping on a pool worker), then
   /// returns a reference to the value (valid while any copy lives) or
   /// rethrows the error. Does not consume.
   get_result get() const {

@@ -7,11 +7,11 @@
 // Workers are named "weft-N". oneTBB stays behind this header: users of
 // thread_pool do not include TBB.
 //
-// Blocking in a task: future::get() on a worker helps: the worker runs
-// other tasks of the pool until the outcome is in, so tasks that wait on
-// work queued behind them cannot deadlock the pool. A helped task runs on
-// the waiting task's stack, so a task that blocks must not wait for
-// something only its own caller would do after the wait returns. Blocking I/O
+// Blocking in a task: future::get() on a worker suspends the task (oneTBB
+// resumable tasks) and the worker runs other tasks meanwhile, so tasks that
+// wait on work queued behind them cannot deadlock the pool. Past 256 tasks
+// suspended at once in the process a blocked worker helps instead (runs
+// other tasks nested on its stack); see docs/decisions.md. Blocking I/O
 // belongs on the blocking_pool (offload), not here.
 #ifndef WEFT_THREAD_POOL_HPP
 #define WEFT_THREAD_POOL_HPP

@@ -23,7 +23,7 @@
 #
 # Usage: bash tools/test.sh [build|asan|tsan ...]   (default: all three)
 # Environment: WEFT_TEST_PROCESSES (default 2), WEFT_ASAN_STRESS_SCALE
-# (default 0.2), WEFT_TSAN_STRESS_SCALE (default 0.1).
+# (default 0.5), WEFT_TSAN_STRESS_SCALE (default 0.25).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -148,7 +148,7 @@ for b in "${builds[@]}"; do
         ;;
     asan)
       run_build build-asan \
-        "WEFT_STRESS_SCALE=${WEFT_ASAN_STRESS_SCALE:-0.2}" \
+        "WEFT_STRESS_SCALE=${WEFT_ASAN_STRESS_SCALE:-0.5}" \
         "ASAN_OPTIONS=abort_on_error=1:halt_on_error=1:detect_leaks=1:print_summary=1" \
         "UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stacktrace=1:print_summary=1" \
         -- --suite unit --suite stress --timeout-multiplier 2 "${san_wrapper[@]}" \
@@ -158,7 +158,7 @@ for b in "${builds[@]}"; do
       ;;
     tsan)
       CXX=${WEFT_TSAN_CXX:-clang++} run_build build-tsan \
-        "WEFT_STRESS_SCALE=${WEFT_TSAN_STRESS_SCALE:-0.1}" \
+        "WEFT_STRESS_SCALE=${WEFT_TSAN_STRESS_SCALE:-0.25}" \
         "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1" \
         -- --suite unit --suite stress --timeout-multiplier 3 "${san_wrapper[@]}" \
         -- "${sanitizer_options[@]}" -Db_sanitize=thread

@@ -91,7 +91,7 @@ class promise {
   /// Stores the outcome held by `r`.
   void set_result(result<T> r) { set_result_impl(std::move(r), std::is_void<T>()); }
 
-  /// True until set_value / set_exception succeeded.
+  /// True while the promise has a shared state (false once moved from).
   bool valid() const noexcept { return state_ != nullptr; }
 
  private:

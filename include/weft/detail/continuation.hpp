@@ -62,11 +62,18 @@ class producer : public state<Out>, public callback_node {
   template <class G>
   void deliver(G&& g) noexcept {
     using R = decltype(std::forward<G>(g)());
+    std::exception_ptr error;
     try {
       deliver_impl(std::forward<G>(g), std::integral_constant<int, std::is_void<R>::value ? 0 : unwrap<R>::is_future ? 1 : 2>());
+      return;
     } catch (...) {
-      fail(std::current_exception());
+      error = std::current_exception();
     }
+    // Published once the catch block has ended, so this thread's reference
+    // to the exception object is gone first: whoever frees it has seen the
+    // outcome (TSan cannot see libstdc++'s reference count and reported the
+    // free racing the consumer's what()).
+    fail(std::move(error));
   }
 
   /// Stores `e` and drops the producer reference. Never throws.

@@ -17,12 +17,14 @@ namespace {
 // initial-exec: read through the thread pointer, not __tls_get_addr (the
 // library is loaded with the program, not dlopen'ed).
 __attribute__((tls_model("initial-exec"))) thread_local thread_context this_thread;
+__attribute__((tls_model("initial-exec"))) thread_local unsigned this_thread_claims = 0;
 }  // namespace
 
 // noinline: a task may be suspended in get() and resume on another worker,
 // and a compiler may keep the thread pointer in a register across a call;
 // each call here reads the current thread's copy.
 __attribute__((noinline)) thread_context* this_thread_context() noexcept { return &this_thread; }
+__attribute__((noinline)) unsigned& inline_claims() noexcept { return this_thread_claims; }
 
 // The queue of tasks submitted while an inline task runs on this thread. A
 // vector and a read index, not a deque: most frames never queue anything

@@ -47,6 +47,8 @@ bool state_base::detach_waiter(callback_node*) noexcept {
 
 void state_base::after_wait() noexcept { rearm(); }
 
+bool state_base::try_run_inline(const void*) noexcept { return false; }
+
 namespace {
 
 long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const timespec* timeout) {
@@ -148,6 +150,16 @@ class parking_waiter final : public callback_node {
 // ThreadSanitizer cannot follow oneTBB's switch to a coroutine stack (it
 // crashed unwinding one), so a TSan build only helps.
 constexpr int max_suspended = tsan_build ? 0 : 256;
+
+// How many awaited tasks may run inline nested on one stack before a waiter
+// suspends instead: recursive code (fib) nests as deep as its recursion, and
+// each level costs a few hundred bytes of stack on top of the task's own.
+constexpr int max_inline_depth = 64;
+
+// How many awaited tasks a worker runs inline (see inline_claims()) before
+// it suspends once instead, which lets its dispatch loop pop the finished
+// entries: at ~150 bytes each, 1,024 bound them to ~150 KB per worker.
+constexpr unsigned max_inline_claims = 1024;
 std::atomic<int> suspended_now{0};
 
 class resuming_waiter final : public callback_node {
@@ -186,6 +198,22 @@ void state_base::wait() {
     w.block();
     after_wait();
     return;
+  }
+  if (ctx->inline_depth < max_inline_depth && inline_claims() < max_inline_claims &&
+      pool_accepts_inline(ctx->pool)) {
+    // The awaited task may still sit unstarted in this pool: run it here.
+    // It is a fresh task of the pool (no inline executor loop of ours open
+    // for it), and it may suspend and come back on another worker, so the
+    // context is restored on whichever thread this returns on.
+    const thread_context saved = *ctx;
+    ctx->trampoline = nullptr;
+    ++ctx->inline_depth;
+    const bool ran = try_run_inline(saved.pool);
+    *this_thread_context() = saved;
+    if (ran) ++inline_claims();
+    // A task that returned a future has only started forwarding its outcome.
+    if (ran && ready()) return;
+    ctx = this_thread_context();
   }
   // While this task waits, its worker runs other tasks: they must not see
   // this task's context (its pool, or an inline executor loop it has open,

@@ -1,9 +1,10 @@
 // thread_pool over a tbb::task_arena.
 //
-// Every task of a pool belongs to one tbb::task_group, so a drain is
-// group.wait(). From a worker of the pool, group.run() spawns into that
-// worker's local deque; from any other thread the task is made with
-// group.defer() and enqueued to the arena.
+// Every task of a pool belongs to the tbb::task_group of the arena slot that
+// submitted it (slot 0: any thread outside the pool). From a worker of the
+// pool, group.run() spawns into that worker's local deque; from any other
+// thread the task is made with group.defer() and enqueued to the arena. A
+// drain waits for every group until the counters show no task in flight.
 #include "weft/thread_pool.hpp"
 
 #include <pthread.h>
@@ -81,12 +82,24 @@ void name_worker_once() {
   pthread_setname_np(pthread_self(), name.c_str());
 }
 
-// Per-slot counters, padded so workers do not fight over one cache line
-// (padding, not alignas: C++14's operator new ignores over-alignment).
-struct slot_counters {
+// What each arena slot (and slot 0, every thread outside the pool) owns:
+// its counters and the task_group its submissions belong to, padded so
+// workers do not fight over one cache line (padding, not alignas: C++14's
+// operator new ignores over-alignment).
+//
+// A group per slot, not one for the pool: a group counts its tasks in one
+// word, which the submitter increments and whoever runs the task
+// decrements. One shared word was a cache line every worker wrote for
+// every task, a third of the time of fine-grained work; per slot, the word
+// is touched by another thread only when a task is stolen.
+struct slot {
   std::atomic<std::uint64_t> submitted{0};
   std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> completed{0};
+  // Isolated: nothing cancels a pool's tasks through oneTBB, and a bound
+  // context would chain itself to whichever task first used it.
+  tbb::task_group_context context{tbb::task_group_context::isolated};
+  tbb::task_group group{context};
   char padding[64];
 };
 
@@ -96,7 +109,7 @@ struct thread_pool::impl {
   explicit impl(std::size_t n)
       : threads(n),
         arena(static_cast<int>(n), 0),
-        counters(n + 1) {
+        slots(new slot[n + 1]) {
     budget().reserve(n);
     arena.initialize();
   }
@@ -147,19 +160,23 @@ struct thread_pool::impl {
     }
   };
 
-  slot_counters& my_slot() noexcept {
+  slot& my_slot() noexcept {
     const int idx = tbb::this_task_arena::current_thread_index();
     const std::size_t i = idx >= 0 && static_cast<std::size_t>(idx) < threads ? static_cast<std::size_t>(idx) + 1 : 0;
-    return counters[i];
+    return slots[i];
   }
 
   void run(unique_task& task) noexcept {
     name_worker_once();
-    // Relaxed counters: statistics only, they order nothing.
+    // Relaxed: `started` is a statistic only. (`submitted` and `completed`
+    // also end a drain; see quiescent().)
     my_slot().started.fetch_add(1, std::memory_order_relaxed);
     detail::thread_context* ctx = detail::this_thread_context();
     impl* const outer = ctx->pool;
     ctx->pool = this;
+    // Started from the dispatch loop, which has popped every entry above
+    // this one, the finished ones of inline runs included.
+    if (outer == nullptr) detail::inline_claims() = 0;
     if (cancelling.load(std::memory_order_acquire)) {
       task.abandon(shutdown_error());
     } else {
@@ -171,7 +188,9 @@ struct thread_pool::impl {
     }
     ctx = detail::this_thread_context();
     ctx->pool = outer;
-    my_slot().completed.fetch_add(1, std::memory_order_relaxed);
+    // Release: what this task submitted is counted before its completion
+    // is; quiescent() relies on it.
+    my_slot().completed.fetch_add(1, std::memory_order_release);
     detail::tsan_release(this);  // the last touch of the pool by this task; see shutdown()
   }
 
@@ -182,8 +201,9 @@ struct thread_pool::impl {
     if (is_own_worker()) {
       // During a drain, tasks of the pool still run and may continue: accept.
       if (closed.load(std::memory_order_acquire)) refuse(task);
-      my_slot().submitted.fetch_add(1, std::memory_order_relaxed);
-      group.run(group.defer(task_body(this, std::move(task))));
+      slot& mine = my_slot();
+      mine.submitted.fetch_add(1, std::memory_order_relaxed);
+      mine.group.run(mine.group.defer(task_body(this, std::move(task))));
       return;
     }
     // acquire pairs with shutdown's fetch_or: a submitter that sees the gate
@@ -192,9 +212,9 @@ struct thread_pool::impl {
       gate.fetch_sub(1, std::memory_order_acq_rel);
       refuse(task);
     }
-    counters[0].submitted.fetch_add(1, std::memory_order_relaxed);
+    slots[0].submitted.fetch_add(1, std::memory_order_relaxed);
     try {
-      arena.enqueue(group.defer(task_body(this, std::move(task))));
+      arena.enqueue(slots[0].group.defer(task_body(this, std::move(task))));
     } catch (...) {
       gate.fetch_sub(1, std::memory_order_acq_rel);
       throw;
@@ -234,7 +254,14 @@ struct thread_pool::impl {
     static char execute_edge;
     const auto drain = [self = this] {
       detail::tsan_acquire(&execute_edge);
-      self->group.wait();
+      // A task may submit to any slot's group, also to one already waited
+      // for in this pass, so pass again until the counters balance. The
+      // last pass waits out the groups' own bookkeeping, which a task does
+      // after its completion is counted.
+      do {
+        self->wait_all_groups();
+      } while (!self->quiescent());
+      self->wait_all_groups();
       detail::tsan_acquire(self);
       detail::tsan_release(self);
     };
@@ -246,10 +273,27 @@ struct thread_pool::impl {
     closed.store(true, std::memory_order_release);
   }
 
+  void wait_all_groups() {
+    for (std::size_t i = 0; i <= threads; ++i) slots[i].group.wait();
+  }
+
+  // True when every task submitted so far has completed; called once no
+  // thread outside the pool can submit. Completions are read before
+  // submissions: a completion counted here was released after everything
+  // its task submitted was counted, so those submissions are counted too,
+  // and the sums are equal only if no task is in flight.
+  bool quiescent() const noexcept {
+    std::uint64_t completed = 0, submitted = 0;
+    for (std::size_t i = 0; i <= threads; ++i) completed += slots[i].completed.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i <= threads; ++i) submitted += slots[i].submitted.load(std::memory_order_acquire);
+    return completed == submitted;
+  }
+
   pool_stats stats() const noexcept {
     pool_stats s;
     std::uint64_t started = 0;
-    for (const slot_counters& c : counters) {
+    for (std::size_t i = 0; i <= threads; ++i) {
+      const slot& c = slots[i];
       s.submitted += c.submitted.load(std::memory_order_relaxed);
       started += c.started.load(std::memory_order_relaxed);
       s.completed += c.completed.load(std::memory_order_relaxed);
@@ -261,17 +305,22 @@ struct thread_pool::impl {
 
   const std::size_t threads;
   tbb::task_arena arena;
-  tbb::task_group group;
-  std::vector<slot_counters> counters;
+  std::unique_ptr<slot[]> slots;
   std::atomic<std::uint32_t> gate{0};
   std::atomic<bool> cancelling{false};
+  // The thread_pool this is the impl of, for local_pool_of(); cleared when a
+  // pool destroyed from its own worker leaves its impl draining alone.
+  // Relaxed: it is an identity to compare, nothing is read through it.
+  std::atomic<const executor*> owner{nullptr};
   std::atomic<bool> closed{false};  // drained: even own workers are refused
   std::mutex drain_mutex;
   std::once_flag shutdown_error_once;
   std::exception_ptr shutdown_error_ptr;
 };
 
-thread_pool::thread_pool() : impl_(std::make_shared<impl>(std::max(1u, std::thread::hardware_concurrency()))) {}
+thread_pool::thread_pool() : impl_(std::make_shared<impl>(std::max(1u, std::thread::hardware_concurrency()))) {
+  impl_->owner.store(this, std::memory_order_relaxed);
+}
 
 thread_pool::thread_pool(std::size_t threads) {
   if (threads == 0 || threads > 4096) {
@@ -279,6 +328,7 @@ thread_pool::thread_pool(std::size_t threads) {
                                 ") must be between 1 and 4096");
   }
   impl_ = std::make_shared<impl>(threads);
+  impl_->owner.store(this, std::memory_order_relaxed);
 }
 
 thread_pool::~thread_pool() {
@@ -287,6 +337,7 @@ thread_pool::~thread_pool() {
     // Destroyed by one of its own tasks: that task is part of the drain, so
     // the drain finishes on another thread, which then frees the pool.
     impl_->shutdown(shutdown_mode::drain);
+    impl_->owner.store(nullptr, std::memory_order_relaxed);
     std::shared_ptr<impl> keep = std::move(impl_);
     std::thread([keep]() mutable {
       keep->shutdown(shutdown_mode::drain);
@@ -310,6 +361,19 @@ std::size_t thread_pool::size() const noexcept { return impl_->threads; }
 pool_stats thread_pool::stats() const noexcept { return impl_->stats(); }
 
 bool thread_pool::running_in_this_thread() const noexcept { return impl_->is_own_worker(); }
+
+namespace detail {
+
+const void* local_pool_of(const executor& ex) noexcept {
+  thread_pool::impl* pool = this_thread_context()->pool;
+  return pool != nullptr && pool->owner.load(std::memory_order_relaxed) == &ex ? pool : nullptr;
+}
+
+bool pool_accepts_inline(const thread_pool::impl* pool) noexcept {
+  return pool != nullptr && !pool->cancelling.load(std::memory_order_acquire);
+}
+
+}  // namespace detail
 
 thread_pool& default_pool() {
   static thread_pool* pool = new thread_pool();  // never destroyed; see header

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 #include "sync.hpp"
 #include "watchdog.hpp"
 #include "weft/async.hpp"
+#include "weft/errors.hpp"
 #include "weft/future.hpp"
 #include "weft/promise.hpp"
 #include "weft/shared_future.hpp"
@@ -175,6 +178,66 @@ TEST(Deadlock, OneWorkerPoolChainOfNestedGets) {
   };
   auto f = weft::async(pool, [&] { return depth(50); });
   EXPECT_EQ(get_within(f, 60), 50);
+}
+
+// A one-worker pool runs its local deque newest first, so X would run
+// before B if A's get() only suspended; running B inline puts it first.
+TEST(Deadlock, GetOnAWorkerRunsTheUnstartedTaskItWaitsForInline) {
+  weft::thread_pool pool(1);
+  auto a = weft::async(pool, [&pool] {
+    auto order = std::make_shared<std::string>();
+    auto b = weft::async(pool, [order] { *order += 'B'; return 7; });
+    pool.execute([order] { *order += 'X'; });
+    const int v = b.get();
+    return *order + std::to_string(v);
+  });
+  EXPECT_EQ(get_within(a), "B7");
+}
+
+// A task of another pool is not run by a waiter here: it belongs on its
+// own pool's workers.
+TEST(Deadlock, GetDoesNotRunATaskOfAnotherPoolInline) {
+  weft::thread_pool pool(1);
+  weft::thread_pool other(1);
+  auto a = weft::async(pool, [&other] {
+    return weft::async(other, [&other] { return other.running_in_this_thread(); }).get();
+  });
+  EXPECT_TRUE(get_within(a));
+}
+
+// shutdown(cancel) drops unstarted tasks; a waiter must not rescue one by
+// running it inline.
+TEST(Deadlock, GetDuringShutdownCancelDoesNotRunTheTaskInline) {
+  weft::thread_pool pool(1);
+  weft_test::gate spawned, release;
+  auto a = weft::async(pool, [&] {
+    auto b = weft::async(pool, [] { return 1; });
+    spawned.open();
+    release.wait_within();
+    try {
+      b.get();
+      return std::string("ran");
+    } catch (const weft::executor_shutdown&) {
+      return std::string("dropped");
+    }
+  });
+  ASSERT_TRUE(spawned.wait_within());
+  weft_test::joining_thread stopper([&pool] { pool.shutdown(weft::shutdown_mode::cancel); });
+  while (!pool.is_shutdown()) std::this_thread::yield();  // cancelling is set before the gate closes
+  release.open();
+  EXPECT_EQ(get_within(a), "dropped");
+}
+
+// Past the bound on inline runs per task, get() suspends once so the
+// worker can pop the finished entries; every result still arrives.
+TEST(Deadlock, ManySequentialGetsInOneTaskAllComplete) {
+  weft::thread_pool pool(1);
+  auto a = weft::async(pool, [&pool] {
+    long sum = 0;
+    for (int i = 0; i < 5000; ++i) sum += weft::async(pool, [i] { return i; }).get();
+    return sum;
+  });
+  EXPECT_EQ(get_within(a, 60), 5000L * 4999 / 2);
 }
 
 // Task A spawns C and then B on a one-worker pool and blocks in get() on

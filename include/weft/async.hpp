@@ -20,17 +20,26 @@ inline namespace v1 {
 namespace detail {
 
 /// A state that runs a callable to produce its outcome.
+///
+/// When the task was queued in the deque of the worker that made it
+/// (`home` is that worker's pool), a worker of the same pool that blocks in
+/// get() on it before it starts runs it inline instead of suspending, as
+/// oneTBB's task_group::wait runs the tasks it waits for. Whoever claims it
+/// first runs it; the queued task then only drops its reference.
 template <class Out, class F>
 class task_state final : public producer<Out> {
  public:
   template <class G>
-  task_state(executor* continue_on, G&& g) : producer<Out>(continue_on, 2) {
+  task_state(executor* continue_on, const void* home, G&& g)
+      : producer<Out>(continue_on, home != nullptr ? 3 : 2), home_(home) {
     ::new (static_cast<void*>(&fn_)) F(std::forward<G>(g));
   }
 
   void fire(state_base* inner) noexcept override { this->forward_from(inner); }
 
   /// The unique_task given to the executor (one pointer, stored inline).
+  /// For a claimable task it holds a reference of its own, because a
+  /// waiter may run the task and drop the future before this runs.
   struct run_task : abandonable_task {
     explicit run_task(task_state* s) noexcept : self(s) {}
     run_task(run_task&& o) noexcept : self(o.self) { o.self = nullptr; }
@@ -43,16 +52,31 @@ class task_state final : public producer<Out> {
     void operator()() {
       task_state* s = self;
       self = nullptr;
-      s->run();
+      if (s->home_ == nullptr) {
+        s->run();
+        return;
+      }
+      if (s->claim()) s->run();
+      s->release();
     }
     void abandon(std::exception_ptr why) noexcept {
       task_state* s = self;
       self = nullptr;
-      s->fn().~F();
-      s->fail(std::move(why));
+      const bool claimable = s->home_ != nullptr;
+      if (!claimable || s->claim()) {
+        s->fn().~F();
+        s->fail(std::move(why));
+      }
+      if (claimable) s->release();
     }
     task_state* self;
   };
+
+  bool try_run_inline(const void* pool) noexcept override {
+    if (home_ == nullptr || home_ != pool || !this->claim()) return false;
+    run();
+    return true;
+  }
 
  private:
   F& fn() noexcept { return *reinterpret_cast<F*>(&fn_); }
@@ -70,6 +94,7 @@ class task_state final : public producer<Out> {
     });
   }
 
+  const void* const home_;
   typename std::aligned_storage<sizeof(F), alignof(F)>::type fn_;
 };
 
@@ -81,7 +106,7 @@ template <class F>
 future<typename unwrap<async_result_t<F>>::type> spawn_on(executor& run_on, executor& continue_on, F&& f) {
   using out_t = typename unwrap<async_result_t<F>>::type;
   using state_t = task_state<out_t, typename std::decay<F>::type>;
-  auto* s = new state_t(&continue_on, std::forward<F>(f));
+  auto* s = new state_t(&continue_on, local_pool_of(run_on), std::forward<F>(f));
   future<out_t> result_future = future_access::adopt<out_t>(s);
   try {
     run_on.execute(unique_task(typename state_t::run_task(s)));

@@ -1,6 +1,7 @@
 // Stress: a million tasks through a pool, from outside and from workers.
 #include <atomic>
 #include <cstdio>
+#include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -73,6 +74,36 @@ TEST_P(TasksStress, AMillionAsyncFuturesAllResolveWithTheirValues) {
     checked += all.size();
   }
   EXPECT_EQ(checked, n);
+}
+
+// Parents on every worker spawn a child and get() it after a random delay,
+// so the child is sometimes stolen and run by another worker, sometimes
+// claimed by its waiting parent, and sometimes both try at once: each child
+// must run exactly once and deliver its own value.
+TEST_P(TasksStress, ChildrenClaimedByWaitersOrStolenRunOnce) {
+  const std::size_t parents = scaled(100000, 2000);
+  weft::thread_pool pool(GetParam());
+  std::mt19937 seed_source(weft_test::test_seed());
+  std::atomic<std::size_t> runs{0};
+  std::vector<weft::future<bool>> checks;
+  checks.reserve(parents);
+  for (std::size_t i = 0; i < parents; ++i) {
+    const unsigned delay = seed_source() % 200;
+    checks.push_back(weft::async(pool, [&pool, &runs, i, delay] {
+      auto child = weft::async(pool, [&runs, i] {
+        runs.fetch_add(1, std::memory_order_relaxed);
+        return i * 7;
+      });
+      weft_test::spin_for(delay);
+      return child.get() == i * 7;
+    }));
+  }
+  for (auto& c : checks) ASSERT_TRUE(get_within(c, 120));
+  pool.shutdown();
+  EXPECT_EQ(runs.load(), parents);
+  const weft::pool_stats s = pool.stats();
+  EXPECT_EQ(s.submitted, 2 * parents);
+  EXPECT_EQ(s.completed, 2 * parents);
 }
 
 TEST_P(TasksStress, ManyOutsideThreadsAndWorkersSubmitAtOnce) {

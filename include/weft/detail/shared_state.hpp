@@ -61,6 +61,7 @@ class state_base {
   static constexpr std::uint32_t has_error = 4u;
   static constexpr std::uint32_t observed = 8u;   // someone consumed the outcome
   static constexpr std::uint32_t forwarding = 16u;  // producer waits on an inner future
+  static constexpr std::uint32_t claimed = 32u;  // an async task's run was taken (see claim())
 
   state_base(const state_base&) = delete;
   state_base& operator=(const state_base&) = delete;
@@ -110,6 +111,12 @@ class state_base {
   /// Relaxed: the outcome is in, so the producer no longer writes the word.
   void rearm() noexcept { state_.fetch_and(~has_callback, std::memory_order_relaxed); }
 
+  /// Takes the right to run the task that produces this state: true for
+  /// exactly one caller (the pool's task or a waiter running it inline).
+  /// acq_rel: the winner sees everything written before the state was
+  /// published, the loser learns only that it lost.
+  bool claim() noexcept { return (state_.fetch_or(claimed, std::memory_order_acq_rel) & claimed) == 0; }
+
   /// Consumer: marks the outcome as seen (get() on a ready future).
   void mark_observed() noexcept { state_.fetch_or(observed, std::memory_order_relaxed); }
 
@@ -132,6 +139,9 @@ class state_base {
   virtual void attach_waiter(callback_node* w) noexcept;
   virtual bool detach_waiter(callback_node* w) noexcept;  // true if it will not fire
   virtual void after_wait() noexcept;
+  // A waiter on a worker of `pool`: runs the producing task right here if
+  // it was queued on that pool and has not started. True if it ran.
+  virtual bool try_run_inline(const void* pool) noexcept;
 
   std::exception_ptr error_;
   std::atomic<std::uint32_t> refs_;
@@ -212,6 +222,11 @@ result<T> copy_result(state<T>& s, std::true_type) {
 
 /// The default executor for promises and continuations: default_pool().
 executor& default_executor();
+
+/// The pool the calling thread is a worker of, if `ex` is that pool (a task
+/// it submits there lands in this thread's own deque); null otherwise.
+/// An opaque tag, only compared. Thread-safe.
+const void* local_pool_of(const executor& ex) noexcept;
 
 /// Throws future_error(no_state).
 [[noreturn]] void throw_no_state();

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <boost/thread/condition_variable.hpp>
@@ -91,8 +92,17 @@ struct blocking_pool::impl {
         threads.back() = new boost::thread([this] { worker(); });
       } catch (...) {
         threads.pop_back();
-        --live;  // the call stays queued for an existing thread
-        if (live == 0) throw;
+        --live;
+        if (live == 0) {
+          // No thread will ever take the call: hand it back failed rather
+          // than leave it queued behind an error the caller already got.
+          queued_call call = std::move(queue.back());
+          queue.pop_back();
+          lock.unlock();
+          call.task.abandon(std::current_exception());
+          throw;
+        }
+        // Otherwise the call stays queued for an existing thread.
       }
     }
     std::vector<boost::thread*> done;
@@ -183,11 +193,23 @@ struct blocking_pool::impl {
     }
   }
 
+  bool is_own_thread() const {
+    boost::lock_guard<boost::mutex> lock(mutex);
+    return find_self() != nullptr;
+  }
+
   void shutdown(shutdown_mode mode) {
-    boost::unique_lock<boost::mutex> lock(mutex);
-    if (find_self() != nullptr) {
+    if (is_own_thread()) {
       throw std::logic_error("weft::blocking_pool::shutdown: called from one of the pool's own threads");
     }
+    close(mode);
+    wait_for_threads();
+  }
+
+  // Stops accepting calls; with cancel, drops the queued ones and interrupts
+  // the running ones.
+  void close(shutdown_mode mode) {
+    boost::unique_lock<boost::mutex> lock(mutex);
     closed = true;
     std::deque<queued_call> dropped;
     if (mode == shutdown_mode::cancel) {
@@ -200,7 +222,11 @@ struct blocking_pool::impl {
     for (queued_call& c : dropped) {
       c.task.abandon(std::make_exception_ptr(executor_shutdown("weft: blocking_pool shut down before the call ran")));
     }
-    lock.lock();
+  }
+
+  // After close(): waits until every thread has left worker(), then joins them.
+  void wait_for_threads() {
+    boost::unique_lock<boost::mutex> lock(mutex);
     while (live != 0) thread_exited.wait(lock);
     std::vector<boost::thread*> done;
     done.swap(exited);
@@ -230,7 +256,20 @@ blocking_pool::blocking_pool(std::size_t max_threads, std::chrono::milliseconds 
   impl_.reset(new impl(max_threads, idle_timeout));
 }
 
-blocking_pool::~blocking_pool() { impl_->shutdown(shutdown_mode::drain); }
+blocking_pool::~blocking_pool() {
+  if (impl_->is_own_thread()) {
+    // Destroyed by one of its own calls: that thread cannot join itself, so
+    // the drain finishes on another thread, which then frees the pool.
+    impl_->close(shutdown_mode::drain);
+    std::shared_ptr<impl> keep = std::move(impl_);
+    std::thread([keep]() mutable {
+      keep->wait_for_threads();
+      keep.reset();
+    }).detach();
+    return;
+  }
+  impl_->shutdown(shutdown_mode::drain);
+}
 
 void blocking_pool::execute(unique_task task) { impl_->execute(std::move(task), nullptr); }
 

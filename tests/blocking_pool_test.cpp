@@ -248,6 +248,19 @@ TEST(BlockingPool, ShutdownFromOneOfItsOwnThreadsIsALogicError) {
   EXPECT_TRUE(get_within(f));
 }
 
+// The call's thread cannot join itself: the pool finishes its drain on
+// another thread instead of throwing from the destructor (std::terminate).
+TEST(BlockingPool, DestroyedFromOneOfItsOwnThreadsDoesNotJoinItself) {
+  auto* pool = new weft::blocking_pool(2);
+  auto other = weft::offload(*pool, [] { return 1; });
+  auto f = weft::offload(*pool, [pool] {
+    delete pool;
+    return 2;
+  });
+  EXPECT_EQ(get_within(f), 2);
+  EXPECT_EQ(get_within(other), 1);
+}
+
 // ---- stop hooks -------------------------------------------------------------
 
 TEST(StopHook, StartsUnstoppedAndRemembersTheRequest) {

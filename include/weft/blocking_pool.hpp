@@ -59,13 +59,18 @@ class blocking_pool final : public executor {
   /// idle for `idle_timeout` exits (negative is treated as zero).
   explicit blocking_pool(std::size_t max_threads = 256,
                          std::chrono::milliseconds idle_timeout = std::chrono::seconds(5));
-  /// shutdown(drain), then joins every thread.
+  /// shutdown(drain), then joins every thread. Called from one of this
+  /// pool's own threads (a call that destroys its pool), it does not wait
+  /// for itself: the drain and the joins finish in the background.
   ~blocking_pool() override;
   blocking_pool(const blocking_pool&) = delete;
   blocking_pool& operator=(const blocking_pool&) = delete;
 
   /// Queues `task`; starts a thread if none is idle and the bound allows.
   /// Throws executor_shutdown after shutdown (the task is abandoned first).
+  /// If no thread runs and none can be started, rethrows the error from
+  /// starting one (std::system_error, std::bad_alloc), the task abandoned
+  /// with it.
   void execute(unique_task task) override;
 
   /// Queues `task`, bound to `hook` (see stop_hook).
@@ -87,7 +92,7 @@ class blocking_pool final : public executor {
   struct impl;
 
  private:
-  std::unique_ptr<impl> impl_;
+  std::shared_ptr<impl> impl_;
 };
 
 /// The process-wide blocking pool (256 threads at most, 5 s idle timeout),

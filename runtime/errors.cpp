@@ -55,14 +55,16 @@ void default_handler(std::exception_ptr e) {
 }
 
 // The handler is swapped rarely and called rarely (only for errors nobody
-// observed), so a mutex-protected copy is enough.
+// observed), so a mutex-protected copy is enough. Both are leaked on
+// purpose: default_pool() is never destroyed, and its tasks may report
+// during or after static destruction.
 std::mutex& handler_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex;
+  return *m;
 }
 unhandled_error_handler& handler_slot() {
-  static unhandled_error_handler h;
-  return h;
+  static auto* h = new unhandled_error_handler;
+  return *h;
 }
 
 }  // namespace

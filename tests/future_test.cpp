@@ -24,16 +24,7 @@ using weft_test::error_capture;
 using weft_test::get_within;
 using weft_test::manual_executor;
 
-template <class F>
-weft::future_errc future_error_reason(F&& f) {
-  try {
-    f();
-  } catch (const weft::future_error& e) {
-    return e.reason();
-  }
-  ADD_FAILURE() << "no future_error was thrown";
-  return weft::future_errc{};
-}
+using weft_test::future_error_reason;
 
 TEST(Future, DefaultConstructedFutureIsInvalid) {
   weft::future<int> f;

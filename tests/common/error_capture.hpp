@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "watchdog.hpp"
 #include "weft/errors.hpp"
 
@@ -59,6 +61,19 @@ class error_capture {
   std::vector<std::exception_ptr> errors_;
   weft::unhandled_error_handler previous_;
 };
+
+/// The reason of the weft::future_error that `f()` throws; a test failure
+/// (and a default value) when it throws none.
+template <class F>
+weft::future_errc future_error_reason(F&& f) {
+  try {
+    f();
+  } catch (const weft::future_error& e) {
+    return e.reason();
+  }
+  ADD_FAILURE() << "no future_error was thrown";
+  return weft::future_errc{};
+}
 
 }  // namespace weft_test
 

@@ -162,14 +162,35 @@ constexpr int max_inline_depth = 64;
 constexpr unsigned max_inline_claims = 1024;
 std::atomic<int> suspended_now{0};
 
+// Resumes a suspended task. From a worker of the task's own pool it resumes
+// directly; from anywhere else (a thread outside the pool, a worker of
+// another pool) it enqueues the resume into the task's arena. oneTBB wakes
+// an arena's workers reliably for enqueued work, but a resume from outside
+// the arena could leave the task stranded while the worker bound to it
+// slept (seen here: 0.2 s, once 20 s, until another thread joined the
+// arena; oneTBB issue 1909 describes the binding).
 class resuming_waiter final : public callback_node {
  public:
+  explicit resuming_waiter(thread_pool::impl* pool) noexcept : pool_(pool) {}
   void fire(state_base*) noexcept override {
     // Copy first: once resumed, the waiting task may return and free *this.
+    // The pool outlives the call: it cannot finish a drain while one of
+    // its tasks is suspended.
     tbb::task::suspend_point sp = sp_;
+    thread_pool::impl* pool = pool_;
+    if (this_thread_context()->pool != pool) {
+      try {
+        resume_in_arena(pool, sp);
+        return;
+      } catch (...) {  // no memory for the task: resume from here after all
+      }
+    }
     tbb::task::resume(sp);
   }
   tbb::task::suspend_point sp_ = nullptr;
+
+ private:
+  thread_pool::impl* const pool_;
 };
 
 class helping_waiter final : public callback_node {
@@ -222,7 +243,7 @@ void state_base::wait() {
   *ctx = thread_context();
   // Relaxed: a plain budget; nothing is published through it.
   if (suspended_now.fetch_add(1, std::memory_order_relaxed) < max_suspended) {
-    resuming_waiter w;
+    resuming_waiter w(saved.pool);
     tbb::task::suspend([this, &w](tbb::task::suspend_point sp) {
       w.sp_ = sp;
       attach_waiter(&w);

@@ -32,6 +32,10 @@ unsigned& inline_claims() noexcept;
 /// not run inline by a waiter.
 bool pool_accepts_inline(const thread_pool::impl* pool) noexcept;
 
+/// Enqueues into `pool`'s arena a task that resumes `suspend_point` (a
+/// tbb::task::suspend_point). Throws std::bad_alloc.
+void resume_in_arena(thread_pool::impl* pool, void* suspend_point);
+
 }  // namespace detail
 }  // namespace v1
 }  // namespace weft

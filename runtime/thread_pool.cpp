@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
@@ -367,6 +368,11 @@ namespace detail {
 const void* local_pool_of(const executor& ex) noexcept {
   thread_pool::impl* pool = this_thread_context()->pool;
   return pool != nullptr && pool->owner.load(std::memory_order_relaxed) == &ex ? pool : nullptr;
+}
+
+void resume_in_arena(thread_pool::impl* pool, void* suspend_point) {
+  auto* sp = static_cast<tbb::task::suspend_point>(suspend_point);
+  pool->arena.enqueue([sp] { tbb::task::resume(sp); });
 }
 
 bool pool_accepts_inline(const thread_pool::impl* pool) noexcept {

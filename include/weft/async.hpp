@@ -7,6 +7,7 @@
 #ifndef WEFT_ASYNC_HPP
 #define WEFT_ASYNC_HPP
 
+#include <cstdint>
 #include <exception>
 #include <new>
 #include <type_traits>
@@ -25,21 +26,19 @@ namespace detail {
 /// (`home` is that worker's pool), a worker of the same pool that blocks in
 /// get() on it before it starts runs it inline instead of suspending, as
 /// oneTBB's task_group::wait runs the tasks it waits for. Whoever claims it
-/// first runs it; the queued task then only drops its reference.
+/// first runs it. A waiter that claims takes a reference for the queued
+/// task, which may run after the future is gone and then only drops it.
 template <class Out, class F>
 class task_state final : public producer<Out> {
  public:
   template <class G>
-  task_state(executor* continue_on, const void* home, G&& g)
-      : producer<Out>(continue_on, home != nullptr ? 3 : 2), home_(home) {
+  task_state(executor* continue_on, const void* home, G&& g) : producer<Out>(continue_on, 2), home_(home) {
     ::new (static_cast<void*>(&fn_)) F(std::forward<G>(g));
   }
 
   void fire(state_base* inner) noexcept override { this->forward_from(inner); }
 
   /// The unique_task given to the executor (one pointer, stored inline).
-  /// For a claimable task it holds a reference of its own, because a
-  /// waiter may run the task and drop the future before this runs.
   struct run_task : abandonable_task {
     explicit run_task(task_state* s) noexcept : self(s) {}
     run_task(run_task&& o) noexcept : self(o.self) { o.self = nullptr; }
@@ -52,34 +51,49 @@ class task_state final : public producer<Out> {
     void operator()() {
       task_state* s = self;
       self = nullptr;
-      if (s->home_ == nullptr) {
-        s->run();
-        return;
-      }
-      if (s->claim()) s->run();
-      s->release();
+      if (s->taken_by_waiter()) return;
+      s->run();
     }
     void abandon(std::exception_ptr why) noexcept {
       task_state* s = self;
       self = nullptr;
-      const bool claimable = s->home_ != nullptr;
-      if (!claimable || s->claim()) {
-        s->fn().~F();
-        s->fail(std::move(why));
-      }
-      if (claimable) s->release();
+      if (s->taken_by_waiter()) return;
+      s->fn().~F();
+      s->fail(std::move(why));
     }
     task_state* self;
   };
 
   bool try_run_inline(const void* pool) noexcept override {
-    if (home_ == nullptr || home_ != pool || !this->claim()) return false;
+    if (home_ == nullptr || home_ != pool) return false;
+    this->add_ref();  // for the queued task, which may outlive the future
+    if (!this->claim()) {
+      this->release();  // the queued task got there first (the future still holds a reference)
+      return false;
+    }
     run();
     return true;
   }
 
  private:
   F& fn() noexcept { return *reinterpret_cast<F*>(&fn_); }
+
+  // The queued task: true if a waiter claimed the run (then the waiter's
+  // reference is dropped here), false if this task is to run it.
+  bool taken_by_waiter() noexcept {
+    if (home_ == nullptr) return false;  // no waiter may claim it
+    // A future consumed by a continuation (has_callback and observed) has
+    // no waiter left to claim, and a claim made before the continuation was
+    // attached shows in the same word; so one load usually spares the
+    // read-modify-write. Acquire: a claim seen here was made by a waiter
+    // that ran the callable; nothing of it is touched but the reference.
+    constexpr std::uint32_t continued = state_base::has_callback | state_base::observed;
+    const std::uint32_t seen = this->state_.load(std::memory_order_acquire);
+    if ((seen & state_base::claimed) == 0 && (seen & continued) == continued) return false;
+    if (this->claim()) return false;
+    this->release();
+    return true;
+  }
 
   void run() noexcept {
     struct destroy_fn {

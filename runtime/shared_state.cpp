@@ -232,8 +232,9 @@ void state_base::wait() {
     const bool ran = try_run_inline(saved.pool);
     *this_thread_context() = saved;
     if (ran) ++inline_claims();
-    // A task that returned a future has only started forwarding its outcome.
-    if (ran && ready()) return;
+    // Ready also when the queued task won the claim and has finished since;
+    // not yet when the task returned a future it now forwards from.
+    if (ready()) return;
     ctx = this_thread_context();
   }
   // While this task waits, its worker runs other tasks: they must not see
@@ -244,14 +245,21 @@ void state_base::wait() {
   // Relaxed: a plain budget; nothing is published through it.
   if (suspended_now.fetch_add(1, std::memory_order_relaxed) < max_suspended) {
     resuming_waiter w(saved.pool);
-    tbb::task::suspend([this, &w](tbb::task::suspend_point sp) {
+    tbb::task::suspend([this, &w, &saved](tbb::task::suspend_point sp) {
       w.sp_ = sp;
+      // An outcome already in fires the waiter right here, on this thread,
+      // which is still in the pool's arena: let it resume directly.
+      this_thread_context()->pool = saved.pool;
       attach_waiter(&w);
+      this_thread_context()->pool = nullptr;
     });
     suspended_now.fetch_sub(1, std::memory_order_relaxed);
   } else {
     suspended_now.fetch_sub(1, std::memory_order_relaxed);
     ctx->pool = saved.pool;  // helped tasks set and restore it themselves
+    // Helped tasks run nested on this stack: inline runs inside them count
+    // against the same depth.
+    ctx->inline_depth = saved.inline_depth;
     tbb::task_group group;
     helping_waiter w(group.defer([] {}));
     attach_waiter(&w);

@@ -183,6 +183,16 @@ struct thread_pool::impl {
     }
   }
 
+  // Takes back a bump() whose task never reached oneTBB.
+  void unbump(slot& s, std::atomic<std::uint64_t> slot::*counter) noexcept {
+    std::atomic<std::uint64_t>& c = s.*counter;
+    if (&s == &slots[0]) {
+      c.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+      c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    }
+  }
+
   void run(unique_task& task) noexcept {
     name_worker_once();
     // Relaxed: `started` is a statistic only. (`submitted` and `completed`
@@ -219,8 +229,17 @@ struct thread_pool::impl {
       // During a drain, tasks of the pool still run and may continue: accept.
       if (closed.load(std::memory_order_acquire)) refuse(task);
       slot& mine = my_slot();
+      // Counted once the task exists (defer may throw bad_alloc, and the
+      // task is then abandoned): a count without a task would keep a drain
+      // waiting forever.
+      tbb::task_handle handle = mine.group.defer(task_body(this, std::move(task)));
       bump(mine, &slot::submitted, std::memory_order_relaxed);
-      mine.group.run(mine.group.defer(task_body(this, std::move(task))));
+      try {
+        mine.group.run(std::move(handle));
+      } catch (...) {
+        unbump(mine, &slot::submitted);
+        throw;
+      }
       return;
     }
     // acquire pairs with shutdown's fetch_or: a submitter that sees the gate
@@ -229,9 +248,15 @@ struct thread_pool::impl {
       gate.fetch_sub(1, std::memory_order_acq_rel);
       refuse(task);
     }
-    slots[0].submitted.fetch_add(1, std::memory_order_relaxed);
     try {
-      arena.enqueue(slots[0].group.defer(task_body(this, std::move(task))));
+      tbb::task_handle handle = slots[0].group.defer(task_body(this, std::move(task)));
+      slots[0].submitted.fetch_add(1, std::memory_order_relaxed);
+      try {
+        arena.enqueue(std::move(handle));
+      } catch (...) {
+        slots[0].submitted.fetch_sub(1, std::memory_order_relaxed);
+        throw;
+      }
     } catch (...) {
       gate.fetch_sub(1, std::memory_order_acq_rel);
       throw;
@@ -279,6 +304,9 @@ struct thread_pool::impl {
         self->wait_all_groups();
       } while (!self->quiescent());
       self->wait_all_groups();
+      // A thread outside the pool that enqueued a resume may still be inside
+      // oneTBB's enqueue, touching the arena, after the resumed task ended.
+      while (self->resumes_in_flight.load(std::memory_order_acquire) != 0) std::this_thread::yield();
       detail::tsan_acquire(self);
       detail::tsan_release(self);
     };
@@ -325,6 +353,8 @@ struct thread_pool::impl {
   std::unique_ptr<slot[]> slots;
   std::atomic<std::uint32_t> gate{0};
   std::atomic<bool> cancelling{false};
+  // Resumes being enqueued from outside the pool (resume_in_arena).
+  std::atomic<std::uint32_t> resumes_in_flight{0};
   // The thread_pool this is the impl of, for local_pool_of(); cleared when a
   // pool destroyed from its own worker leaves its impl draining alone.
   // Relaxed: it is an identity to compare, nothing is read through it.
@@ -388,6 +418,17 @@ const void* local_pool_of(const executor& ex) noexcept {
 
 void resume_in_arena(thread_pool::impl* pool, void* suspend_point) {
   auto* sp = static_cast<tbb::task::suspend_point>(suspend_point);
+  // Counted before the push and uncounted after oneTBB's enqueue returns
+  // (its last touch of the arena). Relaxed increment: it happens-before
+  // the resumed task's completion (through the push and the worker taking
+  // the task), which happens-before the drain's quiescent() read, so the
+  // drain's later load sees it or the decrement. The decrement's release
+  // pairs with the drain's acquire.
+  pool->resumes_in_flight.fetch_add(1, std::memory_order_relaxed);
+  struct uncount {
+    thread_pool::impl* pool;
+    ~uncount() { pool->resumes_in_flight.fetch_sub(1, std::memory_order_release); }
+  } guard{pool};
   pool->arena.enqueue([sp] { tbb::task::resume(sp); });
 }
 

@@ -73,9 +73,11 @@ class future {
   }
 
   /// Blocks until the outcome is in, then returns the value or rethrows the
-  /// error. Consumes the future. On a weft pool worker the waiting task is
-  /// suspended (or, past a budget, the worker helps) and the worker runs
-  /// other tasks of the pool meanwhile, so nested get() cannot starve it.
+  /// error. Consumes the future. On a weft pool worker, a task of the same
+  /// pool that has not started yet is run right here (as task_group::wait
+  /// does); otherwise the waiting task is suspended (or, past a budget, the
+  /// worker helps) and the worker runs other tasks of the pool meanwhile, so
+  /// nested get() cannot starve it.
   T get() {
     detail::throw_if_no_state(state_);
     holder h{state_};
@@ -88,7 +90,9 @@ class future {
     return static_cast<T>(std::move(h.s->value_ref()));
   }
 
-  /// Blocks until the outcome is in; does not consume the future.
+  /// Blocks until the outcome is in; does not consume the future. On a pool
+  /// worker it waits as get() does (running a not-yet-started task of the
+  /// same pool inline).
   void wait() const {
     detail::throw_if_no_state(state_);
     if (!state_->ready()) state_->wait();

@@ -7,8 +7,10 @@
 // Workers are named "weft-N". oneTBB stays behind this header: users of
 // thread_pool do not include TBB.
 //
-// Blocking in a task: future::get() on a worker suspends the task (oneTBB
-// resumable tasks) and the worker runs other tasks meanwhile, so tasks that
+// Blocking in a task: future::get() on a worker runs the awaited task
+// inline if it is a not-yet-started task of this pool; otherwise it
+// suspends the task (oneTBB resumable tasks) and the worker runs other
+// tasks meanwhile, so tasks that
 // wait on work queued behind them cannot deadlock the pool. Past 256 tasks
 // suspended at once in the process a blocked worker helps instead (runs
 // other tasks nested on its stack); see docs/decisions.md. Blocking I/O

@@ -120,10 +120,11 @@ class state_base {
   /// Consumer: marks the outcome as seen (get() on a ready future).
   void mark_observed() noexcept { state_.fetch_or(observed, std::memory_order_relaxed); }
 
-  /// Consumer: blocks until ready. On a weft pool worker the task is
-  /// suspended, or past a budget the worker helps (runs other tasks until
-  /// the outcome is in); elsewhere the thread spins briefly, then parks on
-  /// a futex.
+  /// Consumer: blocks until ready. On a weft pool worker, an unstarted task
+  /// of the same pool that produces this state runs inline; otherwise the
+  /// task is suspended, or past a budget the worker helps (runs other tasks
+  /// until the outcome is in). Elsewhere the thread spins briefly, then
+  /// parks on a futex.
   void wait();
   /// As wait(), up to `deadline`; returns ready(). On a pool worker this
   /// blocks the worker (bounded by the deadline).

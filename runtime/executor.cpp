@@ -1,6 +1,7 @@
 // inline_executor(): runs tasks on the calling thread, trampolined.
 #include "weft/executor.hpp"
 
+#include <cstddef>
 #include <vector>
 #include <exception>
 #include <stdexcept>
@@ -65,6 +66,12 @@ class inline_executor_impl final : public executor {
       run_reporting(next);
       if (frame.next == frame.queue.size()) {  // drained: reuse the storage
         frame.queue.clear();
+        frame.next = 0;
+      } else if (frame.next >= 32 && frame.next * 2 >= frame.queue.size()) {
+        // A chain keeps one task queued behind the running one, so the queue
+        // never drains: drop the run prefix (moving the few tasks left)
+        // instead of growing to the chain's length.
+        frame.queue.erase(frame.queue.begin(), frame.queue.begin() + static_cast<std::ptrdiff_t>(frame.next));
         frame.next = 0;
       }
     }

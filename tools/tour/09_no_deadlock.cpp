@@ -5,10 +5,12 @@
 // Code moving to weft is full of tasks that call get() on other work
 // (legacy helpers that were synchronous yesterday). On an ordinary fixed
 // pool that deadlocks as soon as every worker waits for a task queued
-// behind it. On a weft pool a get() on a worker suspends the waiting task
-// (oneTBB resumable tasks) and the worker runs other tasks meanwhile, so
-// the queued work still runs and every wait ends. Continuations (then) are
-// still the better style: a suspended task keeps its stack.
+// behind it. On a weft pool a get() on a worker runs the awaited task
+// right there when it is still queued on the same pool (as oneTBB's
+// task_group::wait does); otherwise it suspends the waiting task (oneTBB
+// resumable tasks) and the worker runs other tasks meanwhile, so the queued
+// work still runs and every wait ends. Continuations (then) are still the
+// better style: a suspended task keeps its stack.
 #include <chrono>
 #include <string>
 #include <vector>

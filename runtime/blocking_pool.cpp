@@ -83,8 +83,9 @@ struct blocking_pool::impl {
       throw executor_shutdown("weft: blocking_pool is shut down");
     }
     queue.push_back(queued_call{std::move(task), std::move(hook)});
+    bool wake = false;
     if (idle >= queue.size()) {
-      work_ready.notify_one();
+      wake = true;
     } else if (live < max_threads) {
       ++live;
       try {
@@ -108,6 +109,9 @@ struct blocking_pool::impl {
     std::vector<boost::thread*> done;
     done.swap(exited);
     lock.unlock();
+    // After the unlock: a thread woken while the lock is held would only
+    // block on it again (another context switch per call).
+    if (wake) work_ready.notify_one();
     join_all(done);
   }
 

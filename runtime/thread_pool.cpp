@@ -167,29 +167,21 @@ struct thread_pool::impl {
     return slots[i];
   }
 
-  // Adds one to a counter of `s`. A worker's slot has one writer at a time
-  // (oneTBB gives each thread in an arena a slot of its own, and hands a
-  // slot to the next thread with synchronisation of its own), so a load
+  // Adds `delta` (one, or minus one to take back a count whose task never
+  // reached oneTBB) to a counter of `s`. A worker's slot has one writer at a
+  // time (oneTBB gives each thread in an arena a slot of its own, and hands
+  // a slot to the next thread with synchronisation of its own), so a load
   // and a store do, without the full fence of a locked add: with three
   // counters and the group's own count, those fences were most of the cost
   // of a small task. Slot 0 is shared by every thread outside the pool and
   // needs the read-modify-write.
-  void bump(slot& s, std::atomic<std::uint64_t> slot::*counter, std::memory_order order) noexcept {
+  void bump(slot& s, std::atomic<std::uint64_t> slot::*counter, std::memory_order order,
+            std::uint64_t delta = 1) noexcept {
     std::atomic<std::uint64_t>& c = s.*counter;
     if (&s == &slots[0]) {
-      c.fetch_add(1, order);
+      c.fetch_add(delta, order);
     } else {
-      c.store(c.load(std::memory_order_relaxed) + 1, order);
-    }
-  }
-
-  // Takes back a bump() whose task never reached oneTBB.
-  void unbump(slot& s, std::atomic<std::uint64_t> slot::*counter) noexcept {
-    std::atomic<std::uint64_t>& c = s.*counter;
-    if (&s == &slots[0]) {
-      c.fetch_sub(1, std::memory_order_relaxed);
-    } else {
-      c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+      c.store(c.load(std::memory_order_relaxed) + delta, order);
     }
   }
 
@@ -237,7 +229,7 @@ struct thread_pool::impl {
       try {
         mine.group.run(std::move(handle));
       } catch (...) {
-        unbump(mine, &slot::submitted);
+        bump(mine, &slot::submitted, std::memory_order_relaxed, ~std::uint64_t{0});  // minus one
         throw;
       }
       return;
@@ -250,11 +242,11 @@ struct thread_pool::impl {
     }
     try {
       tbb::task_handle handle = slots[0].group.defer(task_body(this, std::move(task)));
-      slots[0].submitted.fetch_add(1, std::memory_order_relaxed);
+      bump(slots[0], &slot::submitted, std::memory_order_relaxed);
       try {
         arena.enqueue(std::move(handle));
       } catch (...) {
-        slots[0].submitted.fetch_sub(1, std::memory_order_relaxed);
+        bump(slots[0], &slot::submitted, std::memory_order_relaxed, ~std::uint64_t{0});
         throw;
       }
     } catch (...) {

@@ -65,7 +65,7 @@ class task_state final : public producer<Out> {
   };
 
   bool try_run_inline(const void* pool) noexcept override {
-    if (home_ == nullptr || home_ != pool) return false;
+    if (home_ != pool) return false;  // also when home_ is null: `pool` never is
     this->add_ref();  // for the queued task, which may outlive the future
     if (!this->claim()) {
       this->release();  // the queued task got there first (the future still holds a reference)

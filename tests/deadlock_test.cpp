@@ -221,7 +221,7 @@ TEST(Deadlock, GetDuringShutdownCancelDoesNotRunTheTaskInline) {
   auto a = weft::async(pool, [&] {
     auto b = weft::async(pool, [] { return 1; });
     spawned.open();
-    release.wait_within();
+    if (!release.wait_within()) return std::string("never released");
     try {
       b.get();
       return std::string("ran");
@@ -231,7 +231,8 @@ TEST(Deadlock, GetDuringShutdownCancelDoesNotRunTheTaskInline) {
   });
   ASSERT_TRUE(spawned.wait_within());
   weft_test::joining_thread stopper([&pool] { pool.shutdown(weft::shutdown_mode::cancel); });
-  while (!pool.is_shutdown()) std::this_thread::yield();  // cancelling is set before the gate closes
+  // cancelling is set before the gate closes
+  ASSERT_TRUE(weft_test::wait_until_true([&pool] { return pool.is_shutdown(); }));
   release.open();
   EXPECT_EQ(get_within(a), "dropped");
 }

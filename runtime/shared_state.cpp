@@ -56,14 +56,6 @@ long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const ti
                  nullptr, 0);
 }
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // How long a blocked thread spins before it parks: under a futex wait/wake
 // round trip (16-21 us here), above a cross-core hand-off (~0.6 us), so a
 // reply that comes quickly is caught without a syscall and a slow one costs
@@ -242,6 +234,9 @@ void state_base::wait() {
   // which resumes only after the wait).
   const thread_context saved = *ctx;
   *ctx = thread_context();
+  // The inbox drainer running this task must not hold the pool's outside
+  // submissions back while it waits: they may be what it waits for.
+  if (saved.duty != nullptr) resign_inbox_duty(saved.duty);
   // Relaxed: a plain budget; nothing is published through it.
   if (suspended_now.fetch_add(1, std::memory_order_relaxed) < max_suspended) {
     resuming_waiter w(saved.pool);

@@ -12,14 +12,26 @@ inline namespace v1 {
 namespace detail {
 
 struct inline_frame;
+struct inbox_duty;
 
 struct thread_context {
   thread_pool::impl* pool = nullptr;  // the pool whose task runs on this thread
   inline_frame* trampoline = nullptr;  // the inline executor's open drain loop
   int inline_depth = 0;  // awaited tasks run inline (get()) nested on this stack
+  inbox_duty* duty = nullptr;  // the pool's inbox drainer this stack runs in, if any
 };
 
 thread_context* this_thread_context() noexcept;
+
+/// A spin-wait hint to the CPU (pause), so a spinning thread yields the
+/// core's resources to its sibling hyperthread.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 /// Awaited tasks this thread ran inline since it last started a task from
 /// its dispatch loop. Each leaves a finished entry in the worker's oneTBB
@@ -31,6 +43,12 @@ unsigned& inline_claims() noexcept;
 /// False once `pool` is cancelling: its unstarted tasks are to be dropped,
 /// not run inline by a waiter.
 bool pool_accepts_inline(const thread_pool::impl* pool) noexcept;
+
+/// Called by a task about to block in get() (suspend or help) inside an
+/// inbox drainer: the drainer stops counting as one once its current task
+/// ends, and another takes over the pool's inbox if it holds tasks, so
+/// tasks queued behind a blocked one still run. Idempotent. Never throws.
+void resign_inbox_duty(inbox_duty* duty) noexcept;
 
 /// Enqueues into `pool`'s arena a task that resumes `suspend_point` (a
 /// tbb::task::suspend_point). Throws std::bad_alloc.

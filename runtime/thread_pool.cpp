@@ -1,10 +1,18 @@
 // thread_pool over a tbb::task_arena.
 //
-// Every task of a pool belongs to the tbb::task_group of the arena slot that
-// submitted it (slot 0: any thread outside the pool). From a worker of the
-// pool, group.run() spawns into that worker's local deque; from any other
-// thread the task is made with group.defer() and enqueued to the arena. A
-// drain waits for every group until the counters show no task in flight.
+// A task submitted from a worker of the pool is spawned with group.run()
+// into that worker's local deque; it belongs to the tbb::task_group of the
+// worker's arena slot. A task submitted from any other thread goes to the
+// pool's inbox, a mutex-guarded FIFO queue, and drainer tasks (enqueued to
+// the arena, in the group of slot 0) run what it holds. A drain waits for
+// every group until the counters show no task in flight.
+//
+// Why an inbox and not one arena.enqueue per task: oneTBB's enqueue costs a
+// task allocation and a push onto its shared FIFO lanes per task, and idle
+// workers spin on those lanes, taking CPU from the submitter; a post from
+// outside cost ~1 us, three times an ad-hoc mutex+condvar pool. Through the
+// inbox a post is a lock, a push and an unlock, and oneTBB sees one drainer
+// per busy worker, not one task per post.
 #include "weft/thread_pool.hpp"
 
 #include <pthread.h>
@@ -12,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -20,6 +29,7 @@
 #include <vector>
 
 #include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/spin_mutex.h>
 #include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -106,21 +116,28 @@ struct slot {
 
 }  // namespace
 
+namespace detail {
+
+// The drainer an inbox task runs in, on the drainer's stack; reached
+// through thread_context::duty by a task that blocks.
+struct inbox_duty {
+  thread_pool::impl* pool;
+  bool resigned = false;  // only the stack that owns it reads or writes it
+};
+
+}  // namespace detail
+
 struct thread_pool::impl {
   explicit impl(std::size_t n)
       : threads(n),
         arena(static_cast<int>(n), 0),
         slots(new slot[n + 1]) {
+    inbox.threads_ = n;
     budget().reserve(n);
     arena.initialize();
   }
 
   ~impl() { budget().unreserve(threads); }
-
-  // Bit 31 of gate: closed to outside submitters. Low bits: outside
-  // submissions in progress, so shutdown can wait for them to land in the
-  // group before it waits on the group.
-  static constexpr std::uint32_t closed_bit = 1u << 31;
 
 #ifdef WEFT_TSAN
   // TSan does not see oneTBB's synchronisation (its fences are not
@@ -155,9 +172,16 @@ struct thread_pool::impl {
     task_body(const task_body&) = delete;
     task_body& operator=(const task_body&) = delete;
 
+    // An empty task marks a drainer of the inbox (execute() refuses empty
+    // tasks, so no submitted task is empty); one task type keeps the TSan
+    // hand-off above at one offset.
     void operator()() const {
       const_cast<task_body*>(this)->receive();
-      pool->run(task);
+      if (task) {
+        pool->run(task, true);
+      } else {
+        pool->drain_inbox();
+      }
     }
   };
 
@@ -185,7 +209,9 @@ struct thread_pool::impl {
     }
   }
 
-  void run(unique_task& task) noexcept {
+  // `dispatched`: started from oneTBB's dispatch loop, not by a drainer
+  // that runs one inbox task after another.
+  void run(unique_task& task, bool dispatched) noexcept {
     name_worker_once();
     // Relaxed: `started` is a statistic only. (`submitted` and `completed`
     // also end a drain; see quiescent().)
@@ -195,7 +221,7 @@ struct thread_pool::impl {
     ctx->pool = this;
     // Started from the dispatch loop, which has popped every entry above
     // this one, the finished ones of inline runs included.
-    if (outer == nullptr) detail::inline_claims() = 0;
+    if (dispatched && outer == nullptr) detail::inline_claims() = 0;
     if (cancelling.load(std::memory_order_acquire)) {
       task.abandon(shutdown_error());
     } else {
@@ -234,26 +260,148 @@ struct thread_pool::impl {
       }
       return;
     }
-    // acquire pairs with shutdown's fetch_or: a submitter that sees the gate
-    // open is counted before shutdown reads the count.
-    if ((gate.fetch_add(1, std::memory_order_acq_rel) & closed_bit) != 0) {
-      gate.fetch_sub(1, std::memory_order_acq_rel);
-      refuse(task);
-    }
-    try {
-      tbb::task_handle handle = slots[0].group.defer(task_body(this, std::move(task)));
-      bump(slots[0], &slot::submitted, std::memory_order_relaxed);
-      try {
-        arena.enqueue(std::move(handle));
-      } catch (...) {
-        bump(slots[0], &slot::submitted, std::memory_order_relaxed, ~std::uint64_t{0});
-        throw;
+    bool kick = false;
+    {
+      std::unique_lock<tbb::spin_mutex> lock(inbox.mutex);
+      if (inbox.closed) {
+        lock.unlock();
+        refuse(task);
       }
-    } catch (...) {
-      gate.fetch_sub(1, std::memory_order_acq_rel);
-      throw;
+      inbox.tasks.push_back(std::move(task));  // strong guarantee: on bad_alloc the task stays ours
+      inbox.size.store(inbox.tasks.size(), std::memory_order_relaxed);
+      // Written only here, under the inbox lock, so a load and a store do.
+      // Relaxed: a drain reads it after closing the inbox under this lock.
+      inbox.submitted.store(inbox.submitted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      if (inbox.wants_drainer()) {
+        ++inbox.drainers;
+        ++inbox.kicks_in_flight;
+        kick = true;
+      }
     }
-    gate.fetch_sub(1, std::memory_order_acq_rel);
+    if (kick) {
+      kick_drainer();
+      std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
+      --inbox.kicks_in_flight;
+    }
+  }
+
+  // Enqueues a drainer that counts in inbox.drainers already. Without memory
+  // for it the count is taken back; the tasks it was for wait for the next
+  // kick, or for a drain, which runs them itself (run_stranded_inbox()).
+  void kick_drainer() noexcept {
+    try {
+      tbb::task_handle handle = slots[0].group.defer(task_body(this, unique_task()));
+      arena.enqueue(std::move(handle));
+    } catch (...) {
+      std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
+      --inbox.drainers;
+    }
+  }
+
+  // The body of a drainer: runs inbox tasks one at a time, and calls in one
+  // more drainer while tasks are left and fewer than size() drain, so the
+  // inbox keeps every worker busy without a oneTBB task per submission.
+  // After max_drain_run tasks it hands its turn to a fresh drainer at the
+  // back of the arena's queue, so the tasks the inbox's tasks spawn into
+  // this worker's deque, and the arena's other enqueued work, get a turn.
+  static constexpr int max_drain_run = 64;
+
+  void drain_inbox() noexcept {
+    detail::inbox_duty duty{this};
+    detail::thread_context* ctx = detail::this_thread_context();
+    detail::inbox_duty* const outer_duty = ctx->duty;
+    ctx->duty = &duty;
+    // Started from the dispatch loop; see run().
+    if (ctx->pool == nullptr) detail::inline_claims() = 0;
+    bool lingered = false;
+    bool busy = false;
+    for (int ran = 0;;) {
+      unique_task task;
+      bool kick = false;
+      bool hand_off = false;
+      {
+        std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
+        if (busy) --inbox.busy;
+        busy = false;
+        if (inbox.tasks.empty()) {
+          if (lingered) {
+            --inbox.drainers;
+            break;
+          }
+        } else if (ran == max_drain_run) {
+          kick = hand_off = true;  // this drainer's count passes to the new one
+        } else {
+          task = std::move(inbox.tasks.front());
+          inbox.tasks.pop_front();
+          inbox.size.store(inbox.tasks.size(), std::memory_order_relaxed);
+          ++inbox.busy;
+          busy = true;
+          if (!inbox.tasks.empty() && inbox.wants_drainer()) {
+            ++inbox.drainers;
+            kick = true;
+          }
+        }
+      }
+      if (kick) kick_drainer();
+      if (!task) {
+        if (hand_off) break;
+        // Empty: wait a moment for the next submission before leaving. A
+        // drainer that leaves is replaced at the next submission, which
+        // costs that submitter a oneTBB enqueue (~1 us), several times a
+        // post; a steady stream that the workers outpace would pay it
+        // again and again.
+        linger();
+        lingered = true;
+        continue;
+      }
+      lingered = false;
+      ++ran;
+      run(task, false);
+      // A task that blocked resigned this drainer (resign_inbox_duty), and
+      // another took over; this one may be on another worker by now.
+      if (duty.resigned) break;
+    }
+    detail::this_thread_context()->duty = outer_duty;
+  }
+
+  // Spins, then yields, for a few microseconds until the inbox holds a
+  // task. Relaxed: a hint only; the caller looks again under the lock.
+  void linger() const noexcept {
+    for (int i = 0; i < 64; ++i) {
+      if (inbox.size.load(std::memory_order_relaxed) != 0) return;
+      if (i < 32) {
+        for (int k = 0; k < 16; ++k) detail::cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+
+  void resign(detail::inbox_duty& duty) noexcept {
+    if (duty.resigned) return;
+    duty.resigned = true;
+    bool kick = false;
+    {
+      std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
+      --inbox.busy;  // its task blocks; it is no longer a drainer either
+      if (inbox.tasks.empty()) {
+        --inbox.drainers;
+      } else {
+        kick = true;  // the count passes to the new drainer
+      }
+    }
+    if (kick) kick_drainer();
+  }
+
+  // Runs the inbox here when no drainer will: only after kick_drainer() ran
+  // out of memory. Called by a drain, inside the arena.
+  void run_stranded_inbox() noexcept {
+    {
+      std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
+      if (inbox.tasks.empty() || inbox.drainers != 0) return;
+      ++inbox.drainers;
+    }
+    drain_inbox();
   }
 
   [[noreturn]] void refuse(unique_task& task) {
@@ -270,11 +418,21 @@ struct thread_pool::impl {
 
   void shutdown(shutdown_mode mode) {
     if (mode == shutdown_mode::cancel) cancelling.store(true, std::memory_order_release);
-    gate.fetch_or(closed_bit, std::memory_order_acq_rel);
+    shut.store(true, std::memory_order_release);
+    {
+      std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
+      inbox.closed = true;
+    }
     if (is_own_worker()) return;  // waiting here would wait for ourselves
-    // Outside submissions that passed the gate are a few instructions from
-    // the group; let them land.
-    while ((gate.load(std::memory_order_acquire) & ~closed_bit) != 0) std::this_thread::yield();
+    // An outside submission that kicked a drainer may still be inside
+    // oneTBB's enqueue, touching the arena; let it leave.
+    for (;;) {
+      {
+        std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
+        if (inbox.kicks_in_flight == 0) break;
+      }
+      std::this_thread::yield();
+    }
     std::lock_guard<std::mutex> lock(drain_mutex);
     // TSan cannot see that the delegate (which may run on a worker) starts
     // after arena.execute() was called and ends before it returns, nor that
@@ -293,6 +451,7 @@ struct thread_pool::impl {
       // last pass waits out the groups' own bookkeeping, which a task does
       // after its completion is counted.
       do {
+        self->run_stranded_inbox();
         self->wait_all_groups();
       } while (!self->quiescent());
       self->wait_all_groups();
@@ -320,14 +479,16 @@ struct thread_pool::impl {
   // its task submitted was counted, so those submissions are counted too,
   // and the sums are equal only if no task is in flight.
   bool quiescent() const noexcept {
-    std::uint64_t completed = 0, submitted = 0;
+    std::uint64_t completed = 0;
     for (std::size_t i = 0; i <= threads; ++i) completed += slots[i].completed.load(std::memory_order_acquire);
+    std::uint64_t submitted = inbox.submitted.load(std::memory_order_acquire);
     for (std::size_t i = 0; i <= threads; ++i) submitted += slots[i].submitted.load(std::memory_order_acquire);
     return completed == submitted;
   }
 
   pool_stats stats() const noexcept {
     pool_stats s;
+    s.submitted = inbox.submitted.load(std::memory_order_relaxed);
     std::uint64_t started = 0;
     for (std::size_t i = 0; i <= threads; ++i) {
       const slot& c = slots[i];
@@ -343,7 +504,27 @@ struct thread_pool::impl {
   const std::size_t threads;
   tbb::task_arena arena;
   std::unique_ptr<slot[]> slots;
-  std::atomic<std::uint32_t> gate{0};
+  // Tasks submitted from outside the pool, first in, first out.
+  struct {
+    tbb::spin_mutex mutex;
+    std::deque<unique_task> tasks;
+    std::atomic<std::size_t> size{0};  // tasks.size(), for linger() to read without the lock
+    std::size_t drainers = 0;  // drainers enqueued or running, not resigned
+    std::size_t busy = 0;      // of those, the ones running a task
+    // Another drainer is called in when every one is busy with a task, up
+    // to one per worker: a task that blocks its worker (a lock, a sleep)
+    // must not hold back the tasks queued behind it while other workers
+    // idle, but a drainer between tasks will take the next one, and more
+    // drainers than that only fight the submitter for the lock and the CPU.
+    bool wants_drainer() const noexcept { return drainers == busy && drainers < threads_; }
+    std::size_t threads_;
+    std::size_t kicks_in_flight = 0;  // outside submitters inside kick_drainer()
+    bool closed = false;  // shut down: outside submissions are refused
+    // Tasks ever pushed; a counter of its own, not slot 0's `submitted`,
+    // which threads outside the arena's slots bump without this lock.
+    std::atomic<std::uint64_t> submitted{0};
+  } inbox;
+  std::atomic<bool> shut{false};
   std::atomic<bool> cancelling{false};
   // Resumes being enqueued from outside the pool (resume_in_arena).
   std::atomic<std::uint32_t> resumes_in_flight{0};
@@ -392,7 +573,7 @@ void thread_pool::execute(unique_task task) { impl_->execute(std::move(task)); }
 void thread_pool::shutdown(shutdown_mode mode) { impl_->shutdown(mode); }
 
 bool thread_pool::is_shutdown() const noexcept {
-  return (impl_->gate.load(std::memory_order_acquire) & impl::closed_bit) != 0;
+  return impl_->shut.load(std::memory_order_acquire);
 }
 
 std::size_t thread_pool::size() const noexcept { return impl_->threads; }
@@ -427,6 +608,8 @@ void resume_in_arena(thread_pool::impl* pool, void* suspend_point) {
 bool pool_accepts_inline(const thread_pool::impl* pool) noexcept {
   return pool != nullptr && !pool->cancelling.load(std::memory_order_acquire);
 }
+
+void resign_inbox_duty(inbox_duty* duty) noexcept { duty->pool->resign(*duty); }
 
 }  // namespace detail
 

@@ -324,6 +324,49 @@ TEST_P(ThreadPoolSized, TaskSubmittedFromOutsideRunsOnThePool) {
   EXPECT_TRUE(get_within(f));
 }
 
+TEST(ThreadPool, AnOutsideTaskThatBlocksItsWorkerDoesNotHoldBackTheNextOne) {
+  // The first task blocks its worker until the second has run: the second,
+  // submitted while the first runs, must reach the pool's other worker.
+  weft::thread_pool pool(2);
+  weft_test::latch first_started(1);
+  weft_test::gate second_ran;
+  auto first = weft::async(pool, [&] {
+    first_started.count_down();
+    return second_ran.wait_within();
+  });
+  ASSERT_TRUE(first_started.wait_within());
+  pool.execute([&second_ran] { second_ran.open(); });
+  EXPECT_TRUE(get_within(first));
+}
+
+TEST(ThreadPool, TasksSpawnedByOutsideTasksRunWhileOutsideTasksKeepComing) {
+  // One worker, a long queue of outside tasks, and one of the first spawns a
+  // task onto the worker's own deque: that task must not wait for the whole
+  // queue to drain (outside tasks are run in turns of a few dozen).
+  constexpr int queued = 10000;
+  weft::thread_pool pool(1);
+  weft_test::latch holder_started(1);
+  weft_test::gate release;
+  pool.execute([&] {
+    holder_started.count_down();
+    release.wait_within();
+  });
+  ASSERT_TRUE(holder_started.wait_within());
+  std::atomic<int> outside_ran{0};
+  std::atomic<int> ran_before_spawned{-1};
+  pool.execute([&pool, &outside_ran, &ran_before_spawned] {
+    pool.execute([&outside_ran, &ran_before_spawned] { ran_before_spawned.store(outside_ran.load()); });
+  });
+  std::vector<weft::future<void>> rest;
+  rest.reserve(queued);
+  for (int i = 0; i < queued; ++i) rest.push_back(weft::async(pool, [&outside_ran] { outside_ran.fetch_add(1); }));
+  release.open();
+  for (auto& f : rest) get_within(f);
+  pool.shutdown();
+  ASSERT_GE(ran_before_spawned.load(), 0);
+  EXPECT_LT(ran_before_spawned.load(), 1000);
+}
+
 TEST_P(ThreadPoolSized, ManyOutsideThreadsSubmitConcurrently) {
   weft::thread_pool pool(GetParam());
   std::atomic<int> ran{0};

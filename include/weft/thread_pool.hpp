@@ -3,7 +3,8 @@
 // A thread_pool runs tasks on oneTBB worker threads inside a task_arena of
 // its own. A task submitted from one of the pool's own workers goes to that
 // worker's local deque (last in, first out, stolen by idle workers); a task
-// submitted from any other thread is enqueued to the arena's shared queue.
+// submitted from any other thread goes to the pool's first-in, first-out
+// inbox, which up to size() workers drain at once (docs/decisions.md).
 // Workers are named "weft-N". oneTBB stays behind this header: users of
 // thread_pool do not include TBB.
 //

@@ -11,6 +11,7 @@
 #include "watchdog.hpp"
 #include "weft/async.hpp"
 #include "weft/future.hpp"
+#include "weft/promise.hpp"
 #include "weft/thread_pool.hpp"
 #include "weft/when_all.hpp"
 
@@ -127,6 +128,46 @@ TEST_P(TasksStress, ManyOutsideThreadsAndWorkersSubmitAtOnce) {
   }
   pool.shutdown();
   EXPECT_EQ(ran.load(), 4 * (per_thread / 2 + 2 * (per_thread - per_thread / 2)));
+}
+
+TEST_P(TasksStress, OutsideTasksWaitingOnLaterOutsideTasksAllComplete) {
+  // Outside threads submit waiters, each blocking in get() on a promise that
+  // a producer submitted after it (by the same thread, at a random distance)
+  // fulfils, while shutdown may start at any time: every waiter resigns its
+  // inbox drainer so the producers behind it still run, and nothing hangs
+  // or is lost.
+  const std::size_t pairs = scaled(4000, 200);
+  constexpr int submitters = 4;
+  const std::uint32_t seed = weft_test::test_seed();
+  weft::thread_pool pool(GetParam());
+  std::vector<std::vector<weft::future<int>>> waited(submitters);
+  {
+    std::vector<weft_test::joining_thread> threads;
+    for (int t = 0; t < submitters; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 rng(seed + static_cast<std::uint32_t>(t));
+        std::vector<weft::promise<int>> pending;
+        for (std::size_t i = 0; i < pairs; ++i) {
+          weft::promise<int> p;
+          weft::future<int> in = p.get_future();
+          pending.push_back(std::move(p));
+          waited[t].push_back(weft::async(pool, [in = std::move(in)]() mutable { return in.get() + 1; }));
+          // Fulfil a random number of the pending promises from producers.
+          const std::size_t k = std::uniform_int_distribution<std::size_t>(0, pending.size())(rng);
+          for (std::size_t j = 0; j < k; ++j) {
+            pool.execute([p = std::move(pending.back()), v = static_cast<int>(i)]() mutable { p.set_value(v); });
+            pending.pop_back();
+          }
+        }
+        for (auto& p : pending) pool.execute([p = std::move(p)]() mutable { p.set_value(0); });
+      });
+    }
+  }
+  for (auto& per_thread : waited) {
+    for (auto& f : per_thread) EXPECT_GE(get_within(f, 120), 1);
+  }
+  pool.shutdown();
+  EXPECT_EQ(pool.stats().submitted, pool.stats().completed);
 }
 
 INSTANTIATE_TEST_SUITE_P(PoolSizes, TasksStress, ::testing::Values(1, 2, 4, 8));

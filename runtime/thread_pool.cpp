@@ -289,15 +289,18 @@ struct thread_pool::impl {
   }
 
   // Enqueues a drainer that counts in inbox.drainers already. Without memory
-  // for it the count is taken back; the tasks it was for wait for the next
-  // kick, or for a drain, which runs them itself (run_stranded_inbox()).
-  void kick_drainer() noexcept {
+  // for it the count is taken back and it returns false; the tasks it was
+  // for wait for the next kick, or for a drain, which runs stranded tasks
+  // itself between its passes (run_stranded_inbox()).
+  bool kick_drainer() noexcept {
     try {
       tbb::task_handle handle = slots[0].group.defer(task_body(this, unique_task()));
       arena.enqueue(std::move(handle));
+      return true;
     } catch (...) {
       std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
       --inbox.drainers;
+      return false;
     }
   }
 
@@ -315,8 +318,13 @@ struct thread_pool::impl {
     detail::thread_context* ctx = detail::this_thread_context();
     detail::inbox_duty* const outer_duty = ctx->duty;
     ctx->duty = &duty;
+    // Run by a worker helping in a blocked get() (ctx->pool is set there):
+    // one task, no lingering, so the waiter underneath gets back to its own
+    // task as soon as its outcome is in.
+    const bool nested = ctx->pool != nullptr;
+    const int run_limit = nested ? 1 : max_drain_run;
     // Started from the dispatch loop; see run().
-    if (ctx->pool == nullptr) detail::inline_claims() = 0;
+    if (!nested) detail::inline_claims() = 0;
     bool lingered = false;
     bool busy = false;
     for (int ran = 0;;) {
@@ -332,7 +340,7 @@ struct thread_pool::impl {
             --inbox.drainers;
             break;
           }
-        } else if (ran == max_drain_run) {
+        } else if (ran == run_limit) {
           kick = hand_off = true;  // this drainer's count passes to the new one
         } else {
           task = std::move(inbox.tasks.front());
@@ -346,9 +354,19 @@ struct thread_pool::impl {
           }
         }
       }
-      if (kick) kick_drainer();
+      if (kick && !kick_drainer() && hand_off) {
+        // No memory for the successor: keep this drainer's turn instead.
+        std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
+        ++inbox.drainers;
+        ran = 0;
+        continue;
+      }
       if (!task) {
         if (hand_off) break;
+        if (nested) {
+          lingered = true;
+          continue;
+        }
         // Empty: wait a moment for the next submission before leaving. A
         // drainer that leaves is replaced at the next submission, which
         // costs that submitter a oneTBB enqueue (~1 us), several times a
@@ -366,6 +384,7 @@ struct thread_pool::impl {
       if (duty.resigned) break;
     }
     detail::this_thread_context()->duty = outer_duty;
+    detail::tsan_release(this);  // its last touch of the pool; see shutdown()
   }
 
   // Spins, then yields, for a few microseconds until the inbox holds a
@@ -422,10 +441,12 @@ struct thread_pool::impl {
 
   void shutdown(shutdown_mode mode) {
     if (mode == shutdown_mode::cancel) cancelling.store(true, std::memory_order_release);
-    shut.store(true, std::memory_order_release);
     {
+      // Both under the lock: a thread that sees is_shutdown() and then
+      // submits takes the lock after this and is refused.
       std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
       inbox.closed = true;
+      shut.store(true, std::memory_order_release);
     }
     if (is_own_worker()) return;  // waiting here would wait for ourselves
     // An outside submission that kicked a drainer may still be inside

@@ -139,9 +139,8 @@ TEST_P(TasksStress, ManyOutsideThreadsAndWorkersSubmitAtOnce) {
 TEST_P(TasksStress, OutsideTasksWaitingOnLaterOutsideTasksAllComplete) {
   // Outside threads submit waiters, each blocking in get() on a promise that
   // a producer submitted after it (by the same thread, at a random distance)
-  // fulfils, while shutdown may start at any time: every waiter resigns its
-  // inbox drainer so the producers behind it still run, and nothing hangs
-  // or is lost.
+  // fulfils: every waiter resigns its inbox drainer so the producers behind
+  // it still run, and nothing hangs or is lost.
 #ifdef WEFT_TEST_TSAN
   // The TSan build helps instead of suspending, so a worker nests every
   // waiter it runs on its stack; keep that nesting well inside the stack.

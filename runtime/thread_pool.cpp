@@ -135,7 +135,6 @@ struct thread_pool::impl {
       : threads(n),
         arena(static_cast<int>(n), 0),
         slots(new slot[n + 1]) {
-    inbox.threads_ = n;
     budget().reserve(n);
     arena.initialize();
   }
@@ -275,7 +274,7 @@ struct thread_pool::impl {
       // Written only here, under the inbox lock, so a load and a store do.
       // Relaxed: a drain reads it after closing the inbox under this lock.
       inbox.submitted.store(inbox.submitted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-      if (inbox.wants_drainer()) {
+      if (wants_drainer()) {
         ++inbox.drainers;
         ++inbox.kicks_in_flight;
         kick = true;
@@ -287,6 +286,13 @@ struct thread_pool::impl {
       --inbox.kicks_in_flight;
     }
   }
+
+  // Another drainer is called in when every one is busy with a task, up to
+  // one per worker: a task that blocks its worker (a lock, a sleep) must not
+  // hold back the tasks queued behind it while other workers idle, but a
+  // drainer between tasks will take the next one, and more drainers than
+  // that only fight the submitter for the lock and the CPU. Under the lock.
+  bool wants_drainer() const noexcept { return inbox.drainers == inbox.busy && inbox.drainers < threads; }
 
   // Enqueues a drainer that counts in inbox.drainers already. Without memory
   // for it the count is taken back and it returns false; the tasks it was
@@ -348,7 +354,7 @@ struct thread_pool::impl {
           inbox.size.store(inbox.tasks.size(), std::memory_order_relaxed);
           ++inbox.busy;
           busy = true;
-          if (!inbox.tasks.empty() && inbox.wants_drainer()) {
+          if (!inbox.tasks.empty() && wants_drainer()) {
             ++inbox.drainers;
             kick = true;
           }
@@ -536,13 +542,6 @@ struct thread_pool::impl {
     std::atomic<std::size_t> size{0};  // tasks.size(), for linger() to read without the lock
     std::size_t drainers = 0;  // drainers enqueued or running, not resigned
     std::size_t busy = 0;      // of those, the ones running a task
-    // Another drainer is called in when every one is busy with a task, up
-    // to one per worker: a task that blocks its worker (a lock, a sleep)
-    // must not hold back the tasks queued behind it while other workers
-    // idle, but a drainer between tasks will take the next one, and more
-    // drainers than that only fight the submitter for the lock and the CPU.
-    bool wants_drainer() const noexcept { return drainers == busy && drainers < threads_; }
-    std::size_t threads_;
     std::size_t kicks_in_flight = 0;  // outside submitters inside kick_drainer()
     bool closed = false;  // shut down: outside submissions are refused
     // Tasks ever pushed; a counter of its own, not slot 0's `submitted`,

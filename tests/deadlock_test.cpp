@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "executors.hpp"
+#include "sanitizers.hpp"
 #include "sync.hpp"
 #include "watchdog.hpp"
 #include "weft/async.hpp"
@@ -22,12 +23,6 @@
 #include "weft/future.hpp"
 #include "weft/promise.hpp"
 #include "weft/shared_future.hpp"
-
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WEFT_TEST_TSAN 1
-#endif
-#endif
 
 namespace {
 
@@ -256,7 +251,7 @@ TEST(Deadlock, ManySequentialGetsInOneTaskAllComplete) {
 // helped (run B nested on A's stack), A could not resume before B returned,
 // and B waits for A. Suspending A first lets both move.
 TEST(Deadlock, TaskRunWhileAnotherWaitsMayWaitOnThatTask) {
-#if defined(__SANITIZE_THREAD__) || defined(WEFT_TEST_TSAN)
+#ifdef WEFT_TEST_TSAN
   GTEST_SKIP() << "a ThreadSanitizer build of weft only helps (TSan cannot follow oneTBB's coroutine switch)";
 #endif
   weft::thread_pool pool(1);

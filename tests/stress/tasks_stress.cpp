@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sanitizers.hpp"
 #include "stress.hpp"
 #include "sync.hpp"
 #include "watchdog.hpp"
@@ -14,12 +15,6 @@
 #include "weft/promise.hpp"
 #include "weft/thread_pool.hpp"
 #include "weft/when_all.hpp"
-
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WEFT_TEST_TSAN 1
-#endif
-#endif
 
 namespace {
 

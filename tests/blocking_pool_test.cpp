@@ -150,6 +150,44 @@ TEST(BlockingPool, ReusesAnIdleThreadInsteadOfStartingOne) {
   EXPECT_EQ(pool.thread_count(), 1u);
 }
 
+// Runs `n` calls at once (each waits until all have started) so the pool
+// holds `n` threads, then waits until every one of them sleeps.
+void warm_up(weft::blocking_pool& pool, int n) {
+  weft_test::latch all_in(n);
+  std::vector<weft::future<bool>> calls;
+  for (int i = 0; i < n; ++i) {
+    calls.push_back(weft::offload(pool, [&] {
+      all_in.count_down();
+      return all_in.wait_within();
+    }));
+  }
+  for (auto& c : calls) ASSERT_TRUE(get_within(c));
+  ASSERT_TRUE(wait_until_true([&] { return pool.idle_count() == static_cast<std::size_t>(n); }));
+}
+
+// A burst submitted while every thread sleeps: the submitter wakes one
+// thread and each woken thread wakes the next, so all of them must end up
+// running a call. The calls wait for each other: one thread left asleep
+// with a call still queued hangs the test.
+TEST(BlockingPool, ABurstOntoSleepingThreadsWakesEveryOneOfThem) {
+  constexpr int n = 8;
+  weft::blocking_pool pool(n, std::chrono::seconds(30));
+  for (int round = 0; round < 20; ++round) {
+    warm_up(pool, n);
+    ASSERT_EQ(pool.thread_count(), static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(pool.thread_count(), static_cast<std::size_t>(n));  // woken, not replaced
+}
+
+// More calls than sleeping threads: the sleepers are woken and the pool
+// still grows for the rest (the calls wait for each other again).
+TEST(BlockingPool, ABurstLargerThanTheSleepingThreadsStartsMoreThreads) {
+  weft::blocking_pool pool(8, std::chrono::seconds(30));
+  warm_up(pool, 3);
+  warm_up(pool, 8);
+  EXPECT_EQ(pool.thread_count(), 8u);
+}
+
 TEST(BlockingPool, ShrinksAfterTheIdleTimeout) {
   weft::blocking_pool pool(4, std::chrono::milliseconds(20));
   weft_test::latch all_in(4);

@@ -179,4 +179,42 @@ TEST_F(PoolLifecycleStress, BlockingPoolsCreatedAndDestroyedWithCallsInFlight) {
   }
 }
 
+// Bursts of calls from several threads at once into pools whose threads
+// time out and exit within milliseconds: wake-ups passed from thread to
+// thread race with timeouts, exits and new threads, and every call must
+// still run, once, with its own value.
+TEST_F(PoolLifecycleStress, BlockingPoolBurstsFromSeveralThreadsRunEveryCall) {
+  const std::size_t rounds = scaled(200, 20);
+  const std::uint32_t seed = weft_test::test_seed();
+  std::mt19937 rng(seed);
+  for (std::size_t r = 0; r < rounds; ++r) {
+    weft::blocking_pool pool(1 + rng() % 8, std::chrono::milliseconds(rng() % 3));
+    std::atomic<unsigned> ran{0}, submitted{0};
+    std::vector<weft_test::joining_thread> submitters;
+    for (int t = 0; t < 4; ++t) {
+      const std::uint32_t sub_seed = rng();
+      submitters.emplace_back([&pool, &ran, &submitted, sub_seed] {
+        std::mt19937 local(sub_seed);
+        for (int burst = 0; burst < 4; ++burst) {
+          std::vector<weft::future<unsigned>> fs;
+          const unsigned n = 1 + local() % 32;
+          submitted.fetch_add(n, std::memory_order_relaxed);
+          for (unsigned i = 0; i < n; ++i) {
+            const unsigned spin = local() % 2000;
+            fs.push_back(weft::offload(pool, [&ran, i, spin] {
+              weft_test::spin_for(spin);
+              ran.fetch_add(1, std::memory_order_relaxed);
+              return i;
+            }));
+          }
+          for (unsigned i = 0; i < n; ++i) EXPECT_EQ(get_within(fs[i]), i);
+          weft_test::spin_for(local() % 20000);  // let some threads go back to sleep or time out
+        }
+      });
+    }
+    submitters.clear();  // joins
+    ASSERT_EQ(ran.load(), submitted.load()) << "round " << r << " seed=" << seed;
+  }
+}
+
 }  // namespace

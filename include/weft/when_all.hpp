@@ -135,7 +135,6 @@ template <class Policy, class It>
 future<typename Policy::out_t> gather(It first, It last) {
   using out_t = typename Policy::out_t;
   using state_t = fan_in<out_t, Policy>;
-  std::vector<state_base*> inputs;
   executor* ex = nullptr;
   for (It it = first; it != last; ++it) detail::throw_if_no_state(it->valid() ? &*it : nullptr);
   const std::size_t n = static_cast<std::size_t>(std::distance(first, last));

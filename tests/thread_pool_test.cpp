@@ -410,6 +410,51 @@ TEST_P(ThreadPoolSized, ShutdownRacingWithSubmittersLosesNothing) {
   EXPECT_EQ(ran.load(), accepted.load());
 }
 
+TEST_P(ThreadPoolSized, CancelRacingWithSubmittersResolvesEveryAcceptedFuture) {
+  // Outside submissions go through the pool's inbox; shutdown(cancel) races
+  // them. Every async() either throws executor_shutdown, or gives a future
+  // that is resolved when shutdown() returns: with its value if the task
+  // ran, with executor_shutdown if it was dropped.
+  weft::thread_pool pool(GetParam());
+  weft_test::spin_barrier start(3);
+  std::vector<std::vector<weft::future<int>>> accepted(2);
+  weft_test::latch under_way(2);  // each submitter has 500 accepted
+  {
+    std::vector<weft_test::joining_thread> submitters;
+    for (int t = 0; t < 2; ++t) {
+      submitters.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (int i = 0; i < 20000; ++i) {
+          try {
+            accepted[t].push_back(weft::async(pool, [i] { return i; }));
+            if (i == 500) under_way.count_down();
+          } catch (const weft::executor_shutdown&) {
+            break;
+          }
+        }
+      });
+    }
+    start.arrive_and_wait();
+    ASSERT_TRUE(under_way.wait_within());
+    pool.shutdown(weft::shutdown_mode::cancel);
+  }  // joins the submitters
+  int ran = 0, dropped = 0;
+  for (auto& list : accepted) {
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      // Submitted before the pool closed, so resolved before shutdown()
+      // returned (a submitter's later calls were refused).
+      ASSERT_TRUE(list[i].is_ready()) << "future " << i;
+      try {
+        EXPECT_EQ(list[i].get(), static_cast<int>(i));
+        ++ran;
+      } catch (const weft::executor_shutdown&) {
+        ++dropped;
+      }
+    }
+  }
+  EXPECT_EQ(static_cast<std::size_t>(ran + dropped), accepted[0].size() + accepted[1].size());
+}
+
 INSTANTIATE_TEST_SUITE_P(PoolSizes, ThreadPoolSized, ::testing::Values(1, 2, 4, 8));
 
 }  // namespace

@@ -19,6 +19,7 @@ struct thread_context {
   inline_frame* trampoline = nullptr;  // the inline executor's open drain loop
   int inline_depth = 0;  // awaited tasks run inline (get()) nested on this stack
   inbox_duty* duty = nullptr;  // the pool's inbox drainer this stack runs in, if any
+  unsigned fan_in_depth = 0;  // see detail::fan_in_depth()
 };
 
 thread_context* this_thread_context() noexcept;

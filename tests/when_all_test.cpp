@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include <boost/thread/thread.hpp>
 #include <gtest/gtest.h>
 
 #include "error_capture.hpp"
@@ -203,6 +204,57 @@ TEST(WhenAll, DroppedFailedResultIsReportedOnce) {
   }
   ASSERT_EQ(errors.count(), 1u);
   EXPECT_EQ(errors.messages()[0], "gathered error");
+}
+
+// Runs `f` on a thread whose stack holds `bytes`.
+template <class F>
+void run_on_small_stack(std::size_t bytes, F f) {
+  boost::thread::attributes attrs;
+  attrs.set_stack_size(bytes);
+  boost::thread t(attrs, f);
+  t.join();
+}
+
+// when_all of a when_all's future, 20,000 deep, completed on a 256 KiB
+// stack: each arrival completes the next fan-in, so without the trampoline
+// the completion recurses once per level (~100 bytes each) and overflows.
+std::vector<weft::future<void>> one(weft::future<void> f) {
+  std::vector<weft::future<void>> v;
+  v.push_back(std::move(f));
+  return v;
+}
+
+TEST(WhenAll, NestedTwentyThousandDeepCompletesOnASmallStack) {
+  bool done = false;
+  run_on_small_stack(256 * 1024, [&done] {
+    weft::promise<void> p(weft::inline_executor());
+    weft::future<void> f = p.get_future();
+    for (int i = 0; i < 20000; ++i) f = weft::when_all(one(std::move(f)));
+    p.set_value();
+    EXPECT_TRUE(f.is_ready());  // the trampoline drained before set_value returned
+    f.get();
+    done = true;
+  });
+  EXPECT_TRUE(done);
+}
+
+TEST(WhenAll, NestedTwentyThousandDeepFailsWithTheErrorOnASmallStack) {
+  bool done = false;
+  run_on_small_stack(256 * 1024, [&done] {
+    weft::promise<void> p(weft::inline_executor());
+    weft::future<void> f = p.get_future();
+    for (int i = 0; i < 20000; ++i) f = weft::when_all(one(std::move(f)));
+    p.set_exception(std::make_exception_ptr(std::runtime_error("innermost")));
+    EXPECT_TRUE(f.is_ready());
+    try {
+      f.get();
+      ADD_FAILURE() << "no error";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "innermost");
+    }
+    done = true;
+  });
+  EXPECT_TRUE(done);
 }
 
 TEST(WhenAll, ManyPromisesSetFromAnotherThreadStartNoThread) {

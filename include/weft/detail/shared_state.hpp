@@ -229,6 +229,9 @@ executor& default_executor();
 /// An opaque tag, only compared. Thread-safe.
 const void* local_pool_of(const executor& ex) noexcept;
 
+/// Fan-in arrivals nested on the calling stack (see fan_in). Never throws.
+unsigned& fan_in_depth() noexcept;
+
 /// Throws future_error(no_state).
 [[noreturn]] void throw_no_state();
 

@@ -218,18 +218,20 @@ void run_on_small_stack(std::size_t bytes, F f) {
 // when_all of a when_all's future, 20,000 deep, completed on a 256 KiB
 // stack: each arrival completes the next fan-in, so without the trampoline
 // the completion recurses once per level (~100 bytes each) and overflows.
-std::vector<weft::future<void>> one(weft::future<void> f) {
-  std::vector<weft::future<void>> v;
-  v.push_back(std::move(f));
-  return v;
+weft::future<void> nest_20000_deep(weft::future<void> f) {
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<weft::future<void>> v;
+    v.push_back(std::move(f));
+    f = weft::when_all(v);
+  }
+  return f;
 }
 
 TEST(WhenAll, NestedTwentyThousandDeepCompletesOnASmallStack) {
   bool done = false;
   run_on_small_stack(256 * 1024, [&done] {
     weft::promise<void> p(weft::inline_executor());
-    weft::future<void> f = p.get_future();
-    for (int i = 0; i < 20000; ++i) f = weft::when_all(one(std::move(f)));
+    weft::future<void> f = nest_20000_deep(p.get_future());
     p.set_value();
     EXPECT_TRUE(f.is_ready());  // the trampoline drained before set_value returned
     f.get();
@@ -242,8 +244,7 @@ TEST(WhenAll, NestedTwentyThousandDeepFailsWithTheErrorOnASmallStack) {
   bool done = false;
   run_on_small_stack(256 * 1024, [&done] {
     weft::promise<void> p(weft::inline_executor());
-    weft::future<void> f = p.get_future();
-    for (int i = 0; i < 20000; ++i) f = weft::when_all(one(std::move(f)));
+    weft::future<void> f = nest_20000_deep(p.get_future());
     p.set_exception(std::make_exception_ptr(std::runtime_error("innermost")));
     EXPECT_TRUE(f.is_ready());
     try {

@@ -26,9 +26,6 @@ __attribute__((tls_model("initial-exec"))) thread_local unsigned this_thread_cla
 // each call here reads the current thread's copy.
 __attribute__((noinline)) thread_context* this_thread_context() noexcept { return &this_thread; }
 __attribute__((noinline)) unsigned& inline_claims() noexcept { return this_thread_claims; }
-// In the context, which a suspended task carries to the worker it resumes
-// on: the depth belongs to the stack, not to the thread.
-__attribute__((noinline)) unsigned& fan_in_depth() noexcept { return this_thread.fan_in_depth; }
 
 // The queue of tasks submitted while an inline task runs on this thread. A
 // vector and a read index, not a deque: most frames never queue anything

@@ -203,9 +203,51 @@ class helping_waiter final : public callback_node {
   tbb::task_handle handle_;
 };
 
+// Deeper than this, fan-in arrivals are put off (see arrive_or_defer()):
+// ~100 bytes of stack per level.
+constexpr unsigned max_nested_arrivals = 32;
+
 }  // namespace
 
+void arrive_or_defer(deferred_arrival& a) noexcept {
+  thread_context* ctx = this_thread_context();
+  if (ctx->arrival_depth >= max_nested_arrivals) {
+    a.next_ = nullptr;
+    if (ctx->deferred_tail != nullptr) {
+      ctx->deferred_tail->next_ = &a;
+    } else {
+      ctx->deferred_head = &a;
+    }
+    ctx->deferred_tail = &a;
+    return;
+  }
+  ++ctx->arrival_depth;
+  a.arrive();
+  // Looked up again: the arrival may have run a task that waited in get()
+  // and resumed on another worker, where wait() restored this stack's
+  // context.
+  ctx = this_thread_context();
+  if (--ctx->arrival_depth == 0) run_deferred_arrivals();
+}
+
+void run_deferred_arrivals() noexcept {
+  for (;;) {
+    thread_context* ctx = this_thread_context();
+    deferred_arrival* a = ctx->deferred_head;
+    if (a == nullptr) return;
+    ctx->deferred_head = a->next_;
+    if (ctx->deferred_head == nullptr) ctx->deferred_tail = nullptr;
+    ++ctx->arrival_depth;
+    a->arrive();  // may free `a`
+    --this_thread_context()->arrival_depth;
+  }
+}
+
 void state_base::wait() {
+  if (ready()) return;
+  // An arrival put off below this frame may be what completes this state;
+  // nothing would run it while this stack blocks.
+  run_deferred_arrivals();
   if (ready()) return;
   thread_context* ctx = this_thread_context();
   if (ctx->pool == nullptr) {
@@ -224,6 +266,9 @@ void state_base::wait() {
     const thread_context saved = *ctx;
     ctx->trampoline = nullptr;
     ++ctx->inline_depth;
+    // The task starts its own count of nested arrivals, so the arrivals it
+    // puts off run before it returns (the list is empty here: see above).
+    ctx->arrival_depth = 0;
     const bool ran = try_run_inline(saved.pool);
     *this_thread_context() = saved;
     if (ran) ++inline_claims();
@@ -276,6 +321,8 @@ void state_base::wait() {
 }
 
 bool state_base::wait_until(std::chrono::steady_clock::time_point deadline) {
+  if (ready()) return true;
+  run_deferred_arrivals();  // as in wait()
   if (ready()) return true;
   if (deadline <= std::chrono::steady_clock::now()) return false;
   parking_waiter w;

@@ -13,13 +13,19 @@ namespace detail {
 
 struct inline_frame;
 struct inbox_duty;
+class deferred_arrival;
 
 struct thread_context {
   thread_pool::impl* pool = nullptr;  // the pool whose task runs on this thread
   inline_frame* trampoline = nullptr;  // the inline executor's open drain loop
   int inline_depth = 0;  // awaited tasks run inline (get()) nested on this stack
   inbox_duty* duty = nullptr;  // the pool's inbox drainer this stack runs in, if any
-  unsigned fan_in_depth = 0;  // see detail::fan_in_depth()
+  // Fan-in arrivals nested on this stack, and those put off (see
+  // arrive_or_defer()): they belong to the stack, so a suspended task
+  // carries them to the worker it resumes on.
+  unsigned arrival_depth = 0;
+  deferred_arrival* deferred_head = nullptr;
+  deferred_arrival* deferred_tail = nullptr;
 };
 
 thread_context* this_thread_context() noexcept;
@@ -50,6 +56,10 @@ bool pool_accepts_inline(const thread_pool::impl* pool) noexcept;
 /// ends, and another takes over the pool's inbox if it holds tasks, so
 /// tasks queued behind a blocked one still run. Idempotent. Never throws.
 void resign_inbox_duty(inbox_duty* duty) noexcept;
+
+/// Runs the arrivals put off on the calling stack (see arrive_or_defer()),
+/// and those they put off in turn, until none is left. Never throws.
+void run_deferred_arrivals() noexcept;
 
 /// Enqueues into `pool`'s arena a task that resumes `suspend_point` (a
 /// tbb::task::suspend_point). Throws std::bad_alloc.

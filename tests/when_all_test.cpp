@@ -218,8 +218,8 @@ void run_on_small_stack(std::size_t bytes, F f) {
 // when_all of a when_all's future, 20,000 deep, completed on a 256 KiB
 // stack: each arrival completes the next fan-in, so without the trampoline
 // the completion recurses once per level (~100 bytes each) and overflows.
-weft::future<void> nest_20000_deep(weft::future<void> f) {
-  for (int i = 0; i < 20000; ++i) {
+weft::future<void> nest_deep(weft::future<void> f, int levels) {
+  for (int i = 0; i < levels; ++i) {
     std::vector<weft::future<void>> v;
     v.push_back(std::move(f));
     f = weft::when_all(v);
@@ -231,7 +231,7 @@ TEST(WhenAll, NestedTwentyThousandDeepCompletesOnASmallStack) {
   bool done = false;
   run_on_small_stack(256 * 1024, [&done] {
     weft::promise<void> p(weft::inline_executor());
-    weft::future<void> f = nest_20000_deep(p.get_future());
+    weft::future<void> f = nest_deep(p.get_future(), 20000);
     p.set_value();
     EXPECT_TRUE(f.is_ready());  // the trampoline drained before set_value returned
     f.get();
@@ -244,7 +244,7 @@ TEST(WhenAll, NestedTwentyThousandDeepFailsWithTheErrorOnASmallStack) {
   bool done = false;
   run_on_small_stack(256 * 1024, [&done] {
     weft::promise<void> p(weft::inline_executor());
-    weft::future<void> f = nest_20000_deep(p.get_future());
+    weft::future<void> f = nest_deep(p.get_future(), 20000);
     p.set_exception(std::make_exception_ptr(std::runtime_error("innermost")));
     EXPECT_TRUE(f.is_ready());
     try {
@@ -256,6 +256,47 @@ TEST(WhenAll, NestedTwentyThousandDeepFailsWithTheErrorOnASmallStack) {
     done = true;
   });
   EXPECT_TRUE(done);
+}
+
+// Arrivals put off past the nesting bound run before set_value() returns,
+// also inside an inline task (where the trampoline would run them only
+// after the task, and a get() in the task would wait forever).
+TEST(WhenAll, NestedCompletionInsideAnInlineTaskIsReadyBeforeSetValueReturns) {
+  bool done = false;
+  weft::inline_executor().execute([&done] {
+    weft::promise<void> p(weft::inline_executor());
+    weft::future<void> f = nest_deep(p.get_future(), 100);
+    p.set_value();
+    EXPECT_TRUE(f.is_ready());
+    get_within(f);
+    done = true;
+  });
+  EXPECT_TRUE(done);
+}
+
+// A continuation that runs from a deeply nested arrival and blocks on a
+// when_all of its own: that when_all's arrival is put off below the wait,
+// which must run it rather than wait for it. Both waits: get() (a hang is
+// caught by the watchdog) and a timed one.
+template <class Wait>
+int continuation_waiting_in_a_nested_arrival(Wait wait) {
+  weft::promise<void> p(weft::inline_executor());
+  // 32 levels: the continuation runs from the 32nd nested arrival, so the
+  // when_all's arrival inside it is the first to be put off.
+  weft::future<int> f = nest_deep(p.get_future(), 32).then(weft::inline_executor(), [wait] {
+    std::vector<weft::future<int>> v;
+    v.push_back(weft::make_ready_future(7));
+    return wait(weft::when_all(v))[0];
+  });
+  p.set_value();
+  return get_within(f);
+}
+
+TEST(WhenAll, GetInsideADeeplyNestedArrivalRunsTheArrivalsPutOffBelowIt) {
+  EXPECT_EQ(continuation_waiting_in_a_nested_arrival([](weft::future<std::vector<int>> g) { return g.get(); }), 7);
+  EXPECT_EQ(continuation_waiting_in_a_nested_arrival(
+                [](weft::future<std::vector<int>> g) { return get_within(g); }),
+            7);
 }
 
 TEST(WhenAll, ManyPromisesSetFromAnotherThreadStartNoThread) {

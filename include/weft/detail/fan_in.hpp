@@ -47,30 +47,15 @@ struct node_storage<Node, 0> {  // a range: on the heap
 template <class Out, class Policy, std::size_t N = 0>
 class fan_in final : public state<Out> {
  public:
-  struct node final : callback_node {
+  // An arrival may complete this state, whose callback may be the node of
+  // another fan-in (when_all of a when_all's future), and so on: nested
+  // fan-ins would complete as a recursion as deep as the nesting. So the
+  // arrival goes through arrive_or_defer(), which bounds it.
+  struct node final : callback_node, deferred_arrival {
     fan_in* owner = nullptr;
     state_base* input = nullptr;
-    // An arrival may complete this state, whose callback may be the node of
-    // another fan-in (when_all of a when_all's future), and so on: nested
-    // fan-ins complete as a recursion as deep as the nesting. Past a few
-    // levels the arrival goes through the inline executor's trampoline,
-    // which runs it after the current one returns, so the stack stays
-    // bounded at any depth.
-    void fire(state_base*) noexcept override {
-      if (fan_in_depth() < max_nested_arrivals) {
-        ++fan_in_depth();
-        owner->arrived(*this);
-        // Looked up again: the arrival may have run a task that waited in
-        // get() and resumed on another worker, with this stack's count.
-        --fan_in_depth();
-        return;
-      }
-      try {
-        inline_executor().execute(unique_task(arrival{this}));
-      } catch (...) {  // no memory for the trampoline's queue: arrive here
-        owner->arrived(*this);
-      }
-    }
+    void fire(state_base*) noexcept override { arrive_or_defer(*this); }
+    void arrive() noexcept override { owner->arrived(*this); }
   };
 
   fan_in(executor* ex, std::size_t n) : state<Out>(ex, 2), nodes_(n), remaining_(n) {
@@ -94,13 +79,6 @@ class fan_in final : public state<Out> {
   state_base* input(std::size_t i) noexcept { return nodes_.data()[i].input; }
 
  private:
-  static constexpr unsigned max_nested_arrivals = 32;
-
-  struct arrival {
-    node* nd;
-    void operator()() const noexcept { nd->owner->arrived(*nd); }
-  };
-
   void arrived(node& nd) noexcept {
     Policy::arrived(*this, static_cast<std::size_t>(&nd - nodes_.data()), nd.input);
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {

@@ -229,8 +229,23 @@ executor& default_executor();
 /// An opaque tag, only compared. Thread-safe.
 const void* local_pool_of(const executor& ex) noexcept;
 
-/// Fan-in arrivals nested on the calling stack (see fan_in). Never throws.
-unsigned& fan_in_depth() noexcept;
+/// A fan-in's input arriving (see fan_in), which arrive_or_defer() may put
+/// off. Intrusive: a stack's put-off arrivals are a list through `next_`.
+class deferred_arrival {
+ public:
+  virtual void arrive() noexcept = 0;
+  deferred_arrival* next_ = nullptr;
+
+ protected:
+  deferred_arrival() = default;
+  ~deferred_arrival() = default;
+};
+
+/// Runs a.arrive() now, or, with 32 arrivals already nested on the calling
+/// stack, puts it off until the outermost of them returns. wait() runs the
+/// put-off arrivals of its stack before it blocks, so a get() never waits
+/// for an arrival queued below it. Never throws.
+void arrive_or_defer(deferred_arrival& a) noexcept;
 
 /// Throws future_error(no_state).
 [[noreturn]] void throw_no_state();

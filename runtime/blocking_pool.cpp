@@ -25,6 +25,7 @@
 #include <thread>
 #include <utility>
 
+#include <boost/thread/condition_variable.hpp>
 #include <boost/thread/thread.hpp>
 
 #include "weft/errors.hpp"
@@ -93,11 +94,13 @@ struct blocking_pool::impl {
     const bool wake = wake_one();
     if (queue.size() > idle && live < max_threads) {
       ++live;
+      bool pushed = false;
       try {
         threads.push_back(nullptr);
+        pushed = true;
         threads.back() = new boost::thread([this] { worker(); });
       } catch (...) {
-        threads.pop_back();
+        if (pushed) threads.pop_back();  // not another thread's handle
         --live;
         if (live == 0) {
           // No thread will ever take the call: hand it back failed rather
@@ -263,7 +266,9 @@ struct blocking_pool::impl {
   const std::chrono::milliseconds idle_timeout;
   mutable std::mutex mutex;
   std::condition_variable work_ready;
-  std::condition_variable thread_exited;
+  // Boost's: shutdown() called from inside a call of another blocking_pool
+  // stays an interruption point for that call's stop hook.
+  boost::condition_variable_any thread_exited;
   std::deque<queued_call> queue;
   std::vector<boost::thread*> threads;  // live threads
   std::vector<boost::thread*> exited;   // left worker(), not yet joined

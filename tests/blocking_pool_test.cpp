@@ -171,7 +171,9 @@ void warm_up(weft::blocking_pool& pool, int n) {
 // with a call still queued hangs the test.
 TEST(BlockingPool, ABurstOntoSleepingThreadsWakesEveryOneOfThem) {
   constexpr int n = 8;
-  weft::blocking_pool pool(n, std::chrono::seconds(30));
+  // Idle threads never time out here: a thread left asleep must not be
+  // rescued by its timeout before the test's bounded waits give up.
+  weft::blocking_pool pool(n, std::chrono::hours(1));
   for (int round = 0; round < 20; ++round) {
     warm_up(pool, n);
     ASSERT_EQ(pool.thread_count(), static_cast<std::size_t>(n));
@@ -182,7 +184,7 @@ TEST(BlockingPool, ABurstOntoSleepingThreadsWakesEveryOneOfThem) {
 // More calls than sleeping threads: the sleepers are woken and the pool
 // still grows for the rest (the calls wait for each other again).
 TEST(BlockingPool, ABurstLargerThanTheSleepingThreadsStartsMoreThreads) {
-  weft::blocking_pool pool(8, std::chrono::seconds(30));
+  weft::blocking_pool pool(8, std::chrono::hours(1));
   warm_up(pool, 3);
   warm_up(pool, 8);
   EXPECT_EQ(pool.thread_count(), 8u);

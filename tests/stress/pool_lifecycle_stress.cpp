@@ -179,16 +179,20 @@ TEST_F(PoolLifecycleStress, BlockingPoolsCreatedAndDestroyedWithCallsInFlight) {
   }
 }
 
-// Bursts of calls from several threads at once into pools whose threads
-// time out and exit within milliseconds: wake-ups passed from thread to
-// thread race with timeouts, exits and new threads, and every call must
-// still run, once, with its own value.
+// Bursts of calls from several threads at once. In half the rounds the
+// pool's threads time out and exit within milliseconds, so wake-ups passed
+// from thread to thread race timeouts, exits and new threads; in the other
+// half they never time out, so a wake-up lost with a call still queued is
+// not rescued by a timeout and the submitter's bounded wait fails. Every
+// call must run, once, with its own value.
 TEST_F(PoolLifecycleStress, BlockingPoolBurstsFromSeveralThreadsRunEveryCall) {
   const std::size_t rounds = scaled(200, 20);
   const std::uint32_t seed = weft_test::test_seed();
   std::mt19937 rng(seed);
   for (std::size_t r = 0; r < rounds; ++r) {
-    weft::blocking_pool pool(1 + rng() % 8, std::chrono::milliseconds(rng() % 3));
+    const auto idle_timeout =
+        r % 2 == 0 ? std::chrono::milliseconds(rng() % 3) : std::chrono::milliseconds(std::chrono::hours(1));
+    weft::blocking_pool pool(1 + rng() % 8, idle_timeout);
     std::atomic<unsigned> ran{0}, submitted{0};
     std::vector<weft_test::joining_thread> submitters;
     for (int t = 0; t < 4; ++t) {
@@ -207,13 +211,51 @@ TEST_F(PoolLifecycleStress, BlockingPoolBurstsFromSeveralThreadsRunEveryCall) {
               return i;
             }));
           }
-          for (unsigned i = 0; i < n; ++i) EXPECT_EQ(get_within(fs[i]), i);
+          for (unsigned i = 0; i < n; ++i) {
+            // Not get_within(): its exception would end this thread in
+            // std::terminate instead of a failure naming the seed.
+            if (!weft_test::ready_within(fs[i])) {
+              ADD_FAILURE() << "a call never ran";
+              return;
+            }
+            EXPECT_EQ(fs[i].get(), i);
+          }
           weft_test::spin_for(local() % 20000);  // let some threads go back to sleep or time out
         }
       });
     }
     submitters.clear();  // joins
     ASSERT_EQ(ran.load(), submitted.load()) << "round " << r << " seed=" << seed;
+    ASSERT_FALSE(HasFailure()) << "round " << r << " seed=" << seed;
+  }
+}
+
+// Bursts of calls that each wait until the whole burst runs at once, into
+// pools that still hold some threads from the last burst, some asleep,
+// some timing out: every call needs a thread of its own, so a sleeping
+// thread left unwoken (the wake-up passed from thread to thread got lost)
+// fails the burst's bounded wait instead of only costing parallelism.
+// Idle threads never time out in half the rounds, so no timeout rescues a
+// lost wake-up there.
+TEST_F(PoolLifecycleStress, BlockingPoolBurstsOfCallsThatWaitForEachOtherEachGetAThread) {
+  const std::size_t rounds = scaled(100, 10);
+  const std::uint32_t seed = weft_test::test_seed();
+  std::mt19937 rng(seed);
+  for (std::size_t r = 0; r < rounds; ++r) {
+    const std::size_t max_threads = 1 + rng() % 8;
+    const auto idle_timeout =
+        r % 2 == 0 ? std::chrono::milliseconds(rng() % 3) : std::chrono::milliseconds(std::chrono::hours(1));
+    weft::blocking_pool pool(max_threads, idle_timeout);
+    for (int burst = 0; burst < 8; ++burst) {
+      const std::size_t n = 1 + rng() % max_threads;
+      weft_test::latch all_running(static_cast<std::ptrdiff_t>(n));
+      std::vector<weft::future<bool>> fs;
+      for (std::size_t i = 0; i < n; ++i) {
+        fs.push_back(weft::offload(pool, [&all_running] { return all_running.arrive_and_wait_within(10.0); }));
+      }
+      for (auto& f : fs) ASSERT_TRUE(get_within(f)) << "round " << r << " burst " << burst << " seed=" << seed;
+      weft_test::spin_for(rng() % 20000);  // let some threads go back to sleep or time out
+    }
   }
 }
 

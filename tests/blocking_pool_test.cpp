@@ -175,7 +175,7 @@ TEST(BlockingPool, ABurstOntoSleepingThreadsWakesEveryOneOfThem) {
   // rescued by its timeout before the test's bounded waits give up.
   weft::blocking_pool pool(n, std::chrono::hours(1));
   for (int round = 0; round < 20; ++round) {
-    warm_up(pool, n);
+    ASSERT_NO_FATAL_FAILURE(warm_up(pool, n));
     ASSERT_EQ(pool.thread_count(), static_cast<std::size_t>(n));
   }
   EXPECT_EQ(pool.thread_count(), static_cast<std::size_t>(n));  // woken, not replaced
@@ -185,8 +185,8 @@ TEST(BlockingPool, ABurstOntoSleepingThreadsWakesEveryOneOfThem) {
 // still grows for the rest (the calls wait for each other again).
 TEST(BlockingPool, ABurstLargerThanTheSleepingThreadsStartsMoreThreads) {
   weft::blocking_pool pool(8, std::chrono::hours(1));
-  warm_up(pool, 3);
-  warm_up(pool, 8);
+  ASSERT_NO_FATAL_FAILURE(warm_up(pool, 3));
+  ASSERT_NO_FATAL_FAILURE(warm_up(pool, 8));
   EXPECT_EQ(pool.thread_count(), 8u);
 }
 

@@ -203,8 +203,8 @@ class helping_waiter final : public callback_node {
   tbb::task_handle handle_;
 };
 
-// Deeper than this, fan-in arrivals are put off (see arrive_or_defer()):
-// ~100 bytes of stack per level.
+// Deeper than this, arrivals are put off (see arrive_or_defer()): a few
+// hundred bytes of stack per level.
 constexpr unsigned max_nested_arrivals = 32;
 
 }  // namespace
@@ -229,6 +229,8 @@ void arrive_or_defer(deferred_arrival& a) noexcept {
   ctx = this_thread_context();
   if (--ctx->arrival_depth == 0) run_deferred_arrivals();
 }
+
+bool arrival_must_wait() noexcept { return this_thread_context()->arrival_depth >= max_nested_arrivals; }
 
 void run_deferred_arrivals() noexcept {
   for (;;) {

@@ -462,6 +462,45 @@ TEST(Chain, LongChainOfUnwrappedFuturesDoesNotRecurse) {
   EXPECT_EQ(last, chain_length);
 }
 
+// Each level's continuation returns the previous level's pending future,
+// so completing the innermost completes every level through forwarding
+// alone (no continuation left to run): the forwards must not nest.
+TEST(Chain, CascadeOfPendingUnwrappedFuturesDoesNotRecurse) {
+  int last = -1;
+  on_small_stack([&] {
+    weft::promise<int> p(weft::inline_executor());
+    weft::future<int> f = p.get_future();
+    for (int i = 0; i < chain_length; ++i) {
+      weft::promise<void> start(weft::inline_executor());
+      weft::future<int> outer = start.get_future().then([&f] { return std::move(f); });
+      start.set_value();  // the continuation runs; `outer` now forwards from `f`
+      f = std::move(outer);
+    }
+    p.set_value(5);
+    EXPECT_TRUE(f.is_ready());
+    last = f.get();
+  });
+  EXPECT_EQ(last, 5);
+}
+
+// The inner future completed by a task of the inline executor: the forward
+// runs at once, not queued behind that task on the trampoline, where a get()
+// in the task would wait for it forever.
+TEST(Unwrap, InnerCompletedInsideAnInlineTaskIsForwardedBeforeTheTaskWaits) {
+  weft::promise<int> inner(weft::inline_executor());
+  weft::future<int> inner_f = inner.get_future();
+  weft::promise<void> start(weft::inline_executor());
+  weft::future<int> outer = start.get_future().then([&inner_f] { return std::move(inner_f); });
+  start.set_value();
+  int seen = -1;
+  weft::inline_executor().execute([&] {
+    inner.set_value(7);
+    EXPECT_TRUE(outer.is_ready());
+    seen = get_within(outer);
+  });
+  EXPECT_EQ(seen, 7);
+}
+
 TEST(Chain, ErrorThroughALongChainSkipsEveryLink) {
   int runs = 0;
   on_small_stack([&] {

@@ -13,6 +13,7 @@
 #define WEFT_DETAIL_CONTINUATION_HPP
 
 #include <exception>
+#include <new>
 #include <type_traits>
 #include <utility>
 
@@ -95,21 +96,37 @@ class producer : public state<Out>, public callback_node {
   /// The inner future this producer forwards from is ready. Storing the
   /// outcome may complete a producer that forwards from this one, and so
   /// on: a recursive async loop is a chain of forwards as long as the
-  /// recursion. Going through the inline executor's trampoline turns that
-  /// chain into a loop instead of a recursion.
+  /// recursion. So the forward is an arrival (see arrive_or_defer()): put
+  /// off, not nested, past a bound, and run before this stack blocks.
   void forward_from(state_base* inner) noexcept {
-    try {
-      inline_executor().execute(unique_task(forward_task{this, inner}));
-    } catch (...) {  // no memory for the trampoline's queue: forward directly
-      forward_now(inner);
+    if (!arrival_must_wait()) {
+      forward_step step(this, inner);
+      arrive_or_defer(step);  // runs it now
+      return;
     }
+    // Put off: the step outlives this call. Rare (deep nesting only), so a
+    // heap step rather than room in every state.
+    auto* step = new (std::nothrow) heap_forward_step(this, inner);
+    if (step == nullptr) {
+      forward_now(inner);  // no memory: one level deeper after all
+      return;
+    }
+    arrive_or_defer(*step);
   }
 
  private:
-  struct forward_task {
+  struct forward_step : deferred_arrival {
+    forward_step(producer* p, state_base* in) noexcept : self(p), inner(in) {}
+    void arrive() noexcept override { self->forward_now(inner); }
     producer* self;
     state_base* inner;
-    void operator()() noexcept { self->forward_now(inner); }
+  };
+  struct heap_forward_step final : forward_step {
+    using forward_step::forward_step;
+    void arrive() noexcept override {
+      forward_step::arrive();
+      delete this;
+    }
   };
 
   void forward_now(state_base* inner) noexcept {

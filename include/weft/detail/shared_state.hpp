@@ -229,8 +229,10 @@ executor& default_executor();
 /// An opaque tag, only compared. Thread-safe.
 const void* local_pool_of(const executor& ex) noexcept;
 
-/// A fan-in's input arriving (see fan_in), which arrive_or_defer() may put
-/// off. Intrusive: a stack's put-off arrivals are a list through `next_`.
+/// An outcome arriving where weft runs no user code: a fan-in's input (see
+/// fan_in) or an unwrapped future's inner outcome (see producer), either of
+/// which may complete the next and so on. arrive_or_defer() may put it off.
+/// Intrusive: a stack's put-off arrivals are a list through `next_`.
 class deferred_arrival {
  public:
   virtual void arrive() noexcept = 0;
@@ -246,6 +248,10 @@ class deferred_arrival {
 /// put-off arrivals of its stack before it blocks, so a get() never waits
 /// for an arrival queued below it. Never throws.
 void arrive_or_defer(deferred_arrival& a) noexcept;
+
+/// True if arrive_or_defer() called now would put its arrival off (which
+/// must then outlive the call). Never throws.
+bool arrival_must_wait() noexcept;
 
 /// Throws future_error(no_state).
 [[noreturn]] void throw_no_state();

@@ -9,11 +9,11 @@
 #include <thread>
 #include <vector>
 
-#include <boost/thread/thread.hpp>
 #include <gtest/gtest.h>
 
 #include "error_capture.hpp"
 #include "executors.hpp"
+#include "small_stack.hpp"
 #include "sync.hpp"
 #include "watchdog.hpp"
 #include "weft/async.hpp"
@@ -25,6 +25,7 @@ namespace {
 using weft_test::error_capture;
 using weft_test::get_within;
 using weft_test::manual_executor;
+using weft_test::on_small_stack;
 
 struct base_error : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -38,15 +39,8 @@ weft::future<T> failed(const char* what) {
   return weft::make_exceptional_future<T>(std::runtime_error(what), weft::inline_executor());
 }
 
-// Runs `f` on a thread with a small stack (256 KiB): a chain that recursed
-// once per link would overflow it long before 100,000 links.
-template <class F>
-void on_small_stack(F f) {
-  boost::thread::attributes attrs;
-  attrs.set_stack_size(256 * 1024);
-  boost::thread t(attrs, f);
-  t.join();
-}
+// A chain that recursed once per link would overflow weft_test::on_small_stack's
+// 256 KiB long before 100,000 links.
 
 // ---- then ------------------------------------------------------------------
 

@@ -8,11 +8,11 @@
 #include <thread>
 #include <vector>
 
-#include <boost/thread/thread.hpp>
 #include <gtest/gtest.h>
 
 #include "error_capture.hpp"
 #include "executors.hpp"
+#include "small_stack.hpp"
 #include "sync.hpp"
 #include "watchdog.hpp"
 #include "weft/async.hpp"
@@ -25,14 +25,7 @@ namespace {
 using weft_test::error_capture;
 using weft_test::get_within;
 using weft_test::manual_executor;
-
-template <class F>
-void on_small_stack(F f) {
-  boost::thread::attributes attrs;
-  attrs.set_stack_size(256 * 1024);
-  boost::thread t(attrs, f);
-  t.join();
-}
+using weft_test::on_small_stack;
 
 TEST(InlineExecutor, IsOneProcessWideInstance) { EXPECT_EQ(&weft::inline_executor(), &weft::inline_executor()); }
 

@@ -11,11 +11,11 @@
 #include <tuple>
 #include <vector>
 
-#include <boost/thread/thread.hpp>
 #include <gtest/gtest.h>
 
 #include "error_capture.hpp"
 #include "executors.hpp"
+#include "small_stack.hpp"
 #include "sync.hpp"
 #include "watchdog.hpp"
 #include "weft/async.hpp"
@@ -206,14 +206,6 @@ TEST(WhenAll, DroppedFailedResultIsReportedOnce) {
   EXPECT_EQ(errors.messages()[0], "gathered error");
 }
 
-// Runs `f` on a thread whose stack holds `bytes`.
-template <class F>
-void run_on_small_stack(std::size_t bytes, F f) {
-  boost::thread::attributes attrs;
-  attrs.set_stack_size(bytes);
-  boost::thread t(attrs, f);
-  t.join();
-}
 
 // when_all of a when_all's future, 20,000 deep, completed on a 256 KiB
 // stack: each arrival completes the next fan-in, so without the trampoline
@@ -229,7 +221,7 @@ weft::future<void> nest_deep(weft::future<void> f, int levels) {
 
 TEST(WhenAll, NestedTwentyThousandDeepCompletesOnASmallStack) {
   bool done = false;
-  run_on_small_stack(256 * 1024, [&done] {
+  weft_test::on_small_stack([&done] {
     weft::promise<void> p(weft::inline_executor());
     weft::future<void> f = nest_deep(p.get_future(), 20000);
     p.set_value();
@@ -242,7 +234,7 @@ TEST(WhenAll, NestedTwentyThousandDeepCompletesOnASmallStack) {
 
 TEST(WhenAll, NestedTwentyThousandDeepFailsWithTheErrorOnASmallStack) {
   bool done = false;
-  run_on_small_stack(256 * 1024, [&done] {
+  weft_test::on_small_stack([&done] {
     weft::promise<void> p(weft::inline_executor());
     weft::future<void> f = nest_deep(p.get_future(), 20000);
     p.set_exception(std::make_exception_ptr(std::runtime_error("innermost")));

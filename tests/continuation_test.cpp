@@ -512,6 +512,29 @@ TEST(Chain, ErrorThroughALongChainSkipsEveryLink) {
   EXPECT_EQ(runs, 0);
 }
 
+// Each link of a chain on a shut-down pool is refused, and refusing a link
+// fails it, which completes the next link's input, which is refused in
+// turn: the failures must run as a loop, not a recursion.
+TEST(Chain, LongChainOnAShutDownPoolFailsEveryLinkWithoutRecursing) {
+  weft::thread_pool pool(1);
+  pool.shutdown();
+  int runs = 0;
+  on_small_stack([&] {
+    weft::promise<int> p(pool);
+    weft::future<int> f = p.get_future();
+    for (int i = 0; i < chain_length; ++i) {
+      f = std::move(f).then([&runs](int v) {
+        ++runs;
+        return v + 1;
+      });
+    }
+    p.set_value(0);
+    EXPECT_TRUE(f.is_ready());
+    EXPECT_THROW(f.get(), weft::executor_shutdown);
+  });
+  EXPECT_EQ(runs, 0);
+}
+
 class ChainOnPool : public ::testing::TestWithParam<std::size_t> {};
 
 TEST_P(ChainOnPool, AttachThenFulfilRunsEveryLinkInOrder) {

@@ -59,7 +59,7 @@ class task_state final : public producer<Out> {
       self = nullptr;
       if (s->taken_by_waiter()) return;
       s->fn().~F();
-      s->fail(std::move(why));
+      s->abandon_with(std::move(why));
     }
     task_state* self;
   };

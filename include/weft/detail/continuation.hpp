@@ -98,21 +98,15 @@ class producer : public state<Out>, public callback_node {
   /// on: a recursive async loop is a chain of forwards as long as the
   /// recursion. So the forward is an arrival (see arrive_or_defer()): put
   /// off, not nested, past a bound, and run before this stack blocks.
-  void forward_from(state_base* inner) noexcept {
-    if (!arrival_must_wait()) {
-      forward_step step(this, inner);
-      arrive_or_defer(step);  // runs it now
-      return;
-    }
-    // Put off: the step outlives this call. Rare (deep nesting only), so a
-    // heap step rather than room in every state.
-    auto* step = new (std::nothrow) heap_forward_step(this, inner);
-    if (step == nullptr) {
-      forward_now(inner);  // no memory: one level deeper after all
-      return;
-    }
-    arrive_or_defer(*step);
-  }
+  void forward_from(state_base* inner) noexcept { arrive_bounded<forward_step>(this, inner); }
+
+  /// fail(), for a task dropped unrun (its executor refused it or was
+  /// cancelled, or the task was destroyed). A drop may happen inside the
+  /// completion of the link before, whose next link is dropped in turn: a
+  /// long chain on a shut-down pool failed link by link as a recursion
+  /// and overflowed the stack. As an arrival it is put off past a bound
+  /// instead. Never throws.
+  void abandon_with(std::exception_ptr why) noexcept { arrive_bounded<fail_step>(this, std::move(why)); }
 
  private:
   struct forward_step : deferred_arrival {
@@ -121,12 +115,11 @@ class producer : public state<Out>, public callback_node {
     producer* self;
     state_base* inner;
   };
-  struct heap_forward_step final : forward_step {
-    using forward_step::forward_step;
-    void arrive() noexcept override {
-      forward_step::arrive();
-      delete this;
-    }
+  struct fail_step : deferred_arrival {
+    fail_step(producer* p, std::exception_ptr e) noexcept : self(p), why(std::move(e)) {}
+    void arrive() noexcept override { self->fail(std::move(why)); }
+    producer* self;
+    std::exception_ptr why;
   };
 
   void forward_now(state_base* inner) noexcept {
@@ -218,7 +211,7 @@ class continuation final : public producer<Out>, private input_source<In, Shared
       continuation* c = self;
       self = nullptr;
       parent->release();
-      c->fail(std::move(why));
+      c->abandon_with(std::move(why));
     }
     continuation* self;
     state_base* parent;

@@ -253,6 +253,39 @@ void arrive_or_defer(deferred_arrival& a) noexcept;
 /// must then outlive the call). Never throws.
 bool arrival_must_wait() noexcept;
 
+/// A Step (a deferred_arrival) that lives on the heap and frees itself once
+/// it has arrived.
+template <class Step>
+struct heap_arrival final : Step {
+  template <class... A>
+  explicit heap_arrival(A&&... a) noexcept : Step(std::forward<A>(a)...) {}
+  void arrive() noexcept override {
+    Step::arrive();
+    delete this;
+  }
+};
+
+/// Builds a Step from `a...` and hands it to arrive_or_defer(): on the
+/// stack when it runs at once, on the heap when it is put off (deep
+/// nesting only, so a rare allocation rather than room in every state).
+/// Without memory for it, it runs now, one level deeper after all.
+/// Step's constructor and arrive() must not throw. Never throws.
+template <class Step, class... A>
+void arrive_bounded(A&&... a) noexcept {
+  if (!arrival_must_wait()) {
+    Step step(std::forward<A>(a)...);
+    arrive_or_defer(step);  // runs it now
+    return;
+  }
+  auto* step = new (std::nothrow) heap_arrival<Step>(a...);
+  if (step == nullptr) {
+    Step now(std::forward<A>(a)...);
+    now.arrive();
+    return;
+  }
+  arrive_or_defer(*step);
+}
+
 /// Throws future_error(no_state).
 [[noreturn]] void throw_no_state();
 

@@ -19,6 +19,7 @@ namespace {
 // library is loaded with the program, not dlopen'ed).
 __attribute__((tls_model("initial-exec"))) thread_local thread_context this_thread;
 __attribute__((tls_model("initial-exec"))) thread_local unsigned this_thread_claims = 0;
+__attribute__((tls_model("initial-exec"))) thread_local held_task this_thread_held_task;
 }  // namespace
 
 // noinline: a task may be suspended in get() and resume on another worker,
@@ -26,6 +27,7 @@ __attribute__((tls_model("initial-exec"))) thread_local unsigned this_thread_cla
 // each call here reads the current thread's copy.
 __attribute__((noinline)) thread_context* this_thread_context() noexcept { return &this_thread; }
 __attribute__((noinline)) unsigned& inline_claims() noexcept { return this_thread_claims; }
+__attribute__((noinline)) held_task& this_thread_held() noexcept { return this_thread_held_task; }
 
 // The queue of tasks submitted while an inline task runs on this thread. A
 // vector and a read index, not a deque: most frames never queue anything
@@ -60,6 +62,10 @@ class inline_executor_impl final : public executor {
     }
     inline_frame frame;
     ctx->trampoline = &frame;
+    // The tasks run here are user code, not the end of a pool task: what
+    // they submit to the pool goes to its deque, where it can be stolen.
+    const bool at_end = ctx->at_end;
+    ctx->at_end = false;
     run_reporting(task);
     while (frame.next != frame.queue.size()) {
       unique_task next = std::move(frame.queue[frame.next++]);
@@ -75,7 +81,9 @@ class inline_executor_impl final : public executor {
         frame.next = 0;
       }
     }
-    this_thread_context()->trampoline = nullptr;
+    ctx = this_thread_context();
+    ctx->trampoline = nullptr;
+    ctx->at_end = at_end;
   }
 };
 

@@ -245,11 +245,23 @@ void run_deferred_arrivals() noexcept {
   }
 }
 
+void state_base::fire_at_end() noexcept {
+  thread_context* ctx = this_thread_context();
+  const bool outer = ctx->at_end;
+  ctx->at_end = true;
+  callback_->fire(this);
+  // Looked up again: the callback may have run a task that waited in get()
+  // and resumed on another worker (see arrive_or_defer()).
+  this_thread_context()->at_end = outer;
+}
+
 void state_base::wait() {
   if (ready()) return;
   // An arrival put off below this frame may be what completes this state;
-  // nothing would run it while this stack blocks.
+  // nothing would run it while this stack blocks. Nor would anything run
+  // a task this thread holds (a destructor run at a task's end may wait).
   run_deferred_arrivals();
+  flush_held();
   if (ready()) return;
   thread_context* ctx = this_thread_context();
   if (ctx->pool == nullptr) {
@@ -271,6 +283,9 @@ void state_base::wait() {
     // The task starts its own count of nested arrivals, so the arrivals it
     // puts off run before it returns (the list is empty here: see above).
     ctx->arrival_depth = 0;
+    // What the task submits at its end goes to the deque: this stack goes
+    // back to the waiter's own code, not to the dispatch loop.
+    ctx->may_hold = false;
     const bool ran = try_run_inline(saved.pool);
     *this_thread_context() = saved;
     if (ran) ++inline_claims();
@@ -325,6 +340,7 @@ void state_base::wait() {
 bool state_base::wait_until(std::chrono::steady_clock::time_point deadline) {
   if (ready()) return true;
   run_deferred_arrivals();  // as in wait()
+  flush_held();
   if (ready()) return true;
   if (deadline <= std::chrono::steady_clock::now()) return false;
   parking_waiter w;

@@ -1,11 +1,13 @@
 // Per-thread facts the runtime needs: which pool's task this thread is
-// running, and the inline executor's trampoline frame.
+// running, the inline executor's trampoline frame, the task a worker holds
+// to run next.
 // One out-of-line accessor keeps the thread_local in a single translation
 // unit of the library.
 #ifndef WEFT_RUNTIME_THREAD_CONTEXT_HPP
 #define WEFT_RUNTIME_THREAD_CONTEXT_HPP
 
 #include "weft/thread_pool.hpp"
+#include "weft/unique_task.hpp"
 
 namespace weft {
 inline namespace v1 {
@@ -26,9 +28,32 @@ struct thread_context {
   unsigned arrival_depth = 0;
   deferred_arrival* deferred_head = nullptr;
   deferred_arrival* deferred_tail = nullptr;
+  // True while this stack runs a task its worker's dispatch loop started
+  // (not one nested in a wait, nor an inbox drainer's): a task submitted
+  // at that task's end may be held for this worker (see held_task).
+  bool may_hold = false;
+  // True while weft completes the outcome of the task running on this
+  // stack, after the task's own code has returned (fire_at_end()).
+  bool at_end = false;
 };
 
 thread_context* this_thread_context() noexcept;
+
+/// The task a worker runs as soon as its current task returns, without a
+/// trip through oneTBB's deque: a continuation submitted to the worker's
+/// own pool while weft completes the current task's outcome. It belongs to
+/// the thread, like the deque, not to a stack: a task that blocks hands it
+/// to the deque first (flush_held()).
+struct held_task {
+  thread_pool::impl* pool = nullptr;
+  unique_task task;
+};
+held_task& this_thread_held() noexcept;
+
+/// Moves a task this thread holds into its pool's deque (where other
+/// workers can steal it), before the calling stack blocks. Never throws:
+/// if the deque has no memory for it, the task runs here and now.
+void flush_held() noexcept;
 
 /// A spin-wait hint to the CPU (pause), so a spinning thread yields the
 /// core's resources to its sibling hyperthread.

@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <oneapi/tbb/global_control.h>
@@ -180,7 +181,8 @@ struct thread_pool::impl {
     void operator()() const {
       const_cast<task_body*>(this)->receive();
       if (task) {
-        pool->run(task, true);
+        pool->run(task, started_by::dispatch_loop);
+        pool->run_held();
       } else {
         pool->drain_inbox();
       }
@@ -211,19 +213,28 @@ struct thread_pool::impl {
     }
   }
 
-  // `dispatched`: started from oneTBB's dispatch loop, not by a drainer
-  // that runs one inbox task after another.
-  void run(unique_task& task, bool dispatched) noexcept {
+  enum class started_by {
+    dispatch_loop,  // oneTBB's dispatch loop (or a helping wait) popped it
+    hold,  // the task before it on this worker held it (see hold())
+    last_hold,  // the same, as the last of a run of max_held_run
+    drainer,  // an inbox drainer, which runs one inbox task after another
+  };
+
+  void run(unique_task& task, started_by by) noexcept {
     name_worker_once();
     // Relaxed: `started` is a statistic only. (`submitted` and `completed`
     // also end a drain; see quiescent().)
     bump(my_slot(), &slot::started, std::memory_order_relaxed);
     detail::thread_context* ctx = detail::this_thread_context();
     impl* const outer = ctx->pool;
+    const bool outer_may_hold = ctx->may_hold;
     ctx->pool = this;
+    // Only a task that returns to the dispatch loop (through run_held())
+    // may hold the next: a nested one returns to its waiter's code.
+    ctx->may_hold = outer == nullptr && (by == started_by::dispatch_loop || by == started_by::hold);
     // Started from the dispatch loop, which has popped every entry above
     // this one, the finished ones of inline runs included.
-    if (dispatched && outer == nullptr) detail::inline_claims() = 0;
+    if (by == started_by::dispatch_loop && outer == nullptr) detail::inline_claims() = 0;
     if (cancelling.load(std::memory_order_acquire)) {
       task.abandon(shutdown_error());
     } else {
@@ -235,31 +246,46 @@ struct thread_pool::impl {
     }
     ctx = detail::this_thread_context();
     ctx->pool = outer;
+    ctx->may_hold = outer_may_hold;
     // Release: what this task submitted is counted before its completion
     // is; quiescent() relies on it.
     bump(my_slot(), &slot::completed, std::memory_order_release);
     detail::tsan_release(this);  // the last touch of the pool by this task; see shutdown()
   }
 
+  // Runs what the task that just returned on this thread held, and what
+  // that holds in turn: a chain of continuations runs as a loop on one
+  // worker, with no trip through the deque per link. After max_held_run in
+  // a row the next goes through the deque again, so oneTBB's dispatch loop
+  // gets its turn. Looked up on every round: a held task may block in get()
+  // and come back on another worker.
+  static constexpr int max_held_run = 256;
+
+  void run_held() noexcept {
+    for (int ran = 1;; ++ran) {
+      detail::held_task& h = detail::this_thread_held();
+      if (!h.task) return;
+      unique_task task = std::move(h.task);  // leaves the slot empty
+      h.pool->run(task, ran < max_held_run ? started_by::hold : started_by::last_hold);
+    }
+  }
+
   bool is_own_worker() const noexcept { return detail::this_thread_context()->pool == this; }
 
   void execute(unique_task task) {
     if (!task) throw std::invalid_argument("weft::thread_pool::execute: the task argument is empty");
-    if (is_own_worker()) {
+    const detail::thread_context* ctx = detail::this_thread_context();
+    if (ctx->pool == this) {
       // During a drain, tasks of the pool still run and may continue: accept.
       if (closed.load(std::memory_order_acquire)) refuse(task);
       slot& mine = my_slot();
-      // Counted once the task exists (defer may throw bad_alloc, and the
-      // task is then abandoned): a count without a task would keep a drain
-      // waiting forever.
-      tbb::task_handle handle = mine.group.defer(task_body(this, std::move(task)));
-      bump(mine, &slot::submitted, std::memory_order_relaxed);
-      try {
-        mine.group.run(std::move(handle));
-      } catch (...) {
-        bump(mine, &slot::submitted, std::memory_order_relaxed, ~std::uint64_t{0});  // minus one
-        throw;
+      if (ctx->at_end && ctx->may_hold) {
+        hold(mine, task);
+        if (!task) return;
+      } else {
+        bump(mine, &slot::submitted, std::memory_order_relaxed);
       }
+      spawn(mine, task);
       return;
     }
     bool kick = false;
@@ -284,6 +310,37 @@ struct thread_pool::impl {
       kick_drainer();
       std::lock_guard<tbb::spin_mutex> lock(inbox.mutex);
       --inbox.kicks_in_flight;
+    }
+  }
+
+  // The task running on this worker is ending (weft completes its outcome)
+  // and `task` is one of its continuations: this worker runs it next (see
+  // run_held()). A second one in the same completion (an outcome with
+  // several continuations) takes the held place and the first goes to the
+  // deque (left in `task`): the newest runs first, as from the deque. The
+  // held task counts as submitted from now on. Each thread holds for its
+  // own pool only (may_hold implies pool == this on this stack).
+  void hold(slot& mine, unique_task& task) noexcept {
+    bump(mine, &slot::submitted, std::memory_order_relaxed);
+    detail::held_task& h = detail::this_thread_held();
+    h.pool = this;
+    std::swap(h.task, task);
+  }
+
+  // Puts `task`, already counted in mine.submitted, into this worker's
+  // deque. If oneTBB has no memory for it, the count is taken back (a count
+  // without a task would keep a drain waiting forever), `task` is left as
+  // it was, and bad_alloc is thrown.
+  void spawn(slot& mine, unique_task& task) {
+    task_body body(this, std::move(task));
+    try {
+      // defer() allocates before it moves the body in, so a failed
+      // allocation leaves the task in `body`.
+      mine.group.run(mine.group.defer(std::move(body)));
+    } catch (...) {
+      bump(mine, &slot::submitted, std::memory_order_relaxed, ~std::uint64_t{0});  // minus one
+      task = std::move(body.task);
+      throw;
     }
   }
 
@@ -384,7 +441,7 @@ struct thread_pool::impl {
       }
       lingered = false;
       ++ran;
-      run(task, false);
+      run(task, started_by::drainer);
       // A task that blocked resigned this drainer (resign_inbox_duty), and
       // another took over; this one may be on another worker by now.
       if (duty.resigned) break;
@@ -634,6 +691,24 @@ bool pool_accepts_inline(const thread_pool::impl* pool) noexcept {
 }
 
 void resign_inbox_duty(inbox_duty* duty) noexcept { duty->pool->resign(*duty); }
+
+void flush_held() noexcept {
+  held_task& h = this_thread_held();
+  if (!h.task) return;
+  // Still on the worker that held it, inside the task that held it: the
+  // task counts as submitted from its slot already.
+  unique_task task = std::move(h.task);
+  thread_pool::impl* pool = h.pool;
+  slot& mine = pool->my_slot();
+  try {
+    pool->spawn(mine, task);
+  } catch (...) {
+    // No memory for a deque entry: run it here instead of dropping it. It
+    // is a task of this pool on this pool's worker, nested in the task
+    // that is about to block.
+    if (task) pool->run(task, thread_pool::impl::started_by::drainer);
+  }
+}
 
 }  // namespace detail
 

@@ -18,6 +18,8 @@
 #include "weft/async.hpp"
 #include "weft/future.hpp"
 #include "weft/promise.hpp"
+#include "weft/shared_future.hpp"
+#include "weft/when_all.hpp"
 
 namespace {
 
@@ -456,5 +458,69 @@ TEST_P(ThreadPoolSized, CancelRacingWithSubmittersResolvesEveryAcceptedFuture) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PoolSizes, ThreadPoolSized, ::testing::Values(1, 2, 4, 8));
+
+// A continuation submitted while weft completes a task's outcome may be
+// held: the task's worker runs it next, without a trip through its deque
+// (see thread_pool.hpp). The tests below start the task under test from a
+// worker, so oneTBB's dispatch loop runs it, the one case that may hold.
+
+// An inline continuation run inside that completion is user code: what it
+// submits must reach the deque, where the idle worker steals it, and not
+// wait in the held place until the continuation returns.
+TEST(HeldContinuation, WhatAnInlineContinuationAtATasksEndSubmitsCanBeStolen) {
+  weft::thread_pool pool(2);
+  weft_test::gate attached;
+  std::atomic<bool> stolen{false};
+  weft::future<bool> seen = weft::async(pool, [&] {
+    weft::future<int> task = weft::async(pool, [&] {
+      EXPECT_TRUE(attached.wait_within());
+      return 1;
+    });
+    weft::future<bool> r = std::move(task).then(weft::inline_executor(), [&](int) {
+      weft::async(pool, [&] { stolen = true; });
+      return weft_test::wait_until_true([&] { return stolen.load(); });
+    });
+    attached.open();
+    return r;
+  });
+  EXPECT_TRUE(get_within(seen));
+}
+
+// The outcome's first continuation goes to the pool and is held; the
+// second, inline, blocks on the first. The only worker may run the first
+// only if the wait hands it to the deque.
+TEST(HeldContinuation, AWaitAtATasksEndDoesNotStrandTheHeldTask) {
+  weft::thread_pool pool(1);
+  weft_test::gate attached;
+  weft::future<int> seen = weft::async(pool, [&] {
+    weft::shared_future<int> task = weft::async(pool, [&] {
+      EXPECT_TRUE(attached.wait_within());
+      return 1;
+    }).share();
+    auto on_pool = std::make_shared<weft::future<int>>(task.then([](int v) { return v + 1; }));
+    weft::future<int> r = task.then(weft::inline_executor(), [on_pool](int) { return on_pool->get(); });
+    attached.open();
+    return r;
+  });
+  EXPECT_EQ(get_within(seen), 2);
+}
+
+// Five pool continuations of one outcome: one is held, the others go to the
+// deque, and each runs once.
+TEST(HeldContinuation, EveryPoolContinuationOfAnOutcomeRuns) {
+  weft::thread_pool pool(1);
+  weft_test::gate attached;
+  weft::future<std::vector<int>> all = weft::async(pool, [&] {
+    weft::shared_future<int> task = weft::async(pool, [&] {
+      EXPECT_TRUE(attached.wait_within());
+      return 1;
+    }).share();
+    std::vector<weft::future<int>> next;
+    for (int i = 0; i < 5; ++i) next.push_back(task.then([i](int v) { return v + i; }));
+    attached.open();
+    return weft::when_all(next);
+  });
+  EXPECT_EQ(get_within(all), (std::vector<int>{1, 2, 3, 4, 5}));
+}
 
 }  // namespace

@@ -5,6 +5,12 @@
 // worker's local deque (last in, first out, stolen by idle workers); a task
 // submitted from any other thread goes to the pool's first-in, first-out
 // inbox, which up to size() workers drain at once (docs/decisions.md).
+// One exception to the deque: a continuation submitted while weft
+// completes the outcome of the worker's current task (after the task's own
+// code returned) is held, and the worker runs it next, as oneTBB's task
+// bypass does; a chain of continuations runs as a loop on one worker. It
+// still runs on the pool, after the task, never inside set_value(); it is
+// only not stealable in the moment until the task returns.
 // Workers are named "weft-N". oneTBB stays behind this header: users of
 // thread_pool do not include TBB.
 //

@@ -79,7 +79,7 @@ class producer : public state<Out>, public callback_node {
 
   /// Stores `e` and drops the producer reference. Never throws.
   void fail(std::exception_ptr e) noexcept {
-    this->set_error(std::move(e));
+    this->set_error_at_end(std::move(e));
     this->release();
   }
 
@@ -136,7 +136,7 @@ class producer : public state<Out>, public callback_node {
   template <class G>
   void deliver_impl(G&& g, std::integral_constant<int, 0>) {
     std::forward<G>(g)();
-    this->set_value();
+    this->set_value_at_end();
     this->release();
   }
   template <class G>
@@ -149,7 +149,7 @@ class producer : public state<Out>, public callback_node {
   }
   template <class G>
   void deliver_impl(G&& g, std::integral_constant<int, 2>) {
-    this->set_value(std::forward<G>(g)());
+    this->set_value_at_end(std::forward<G>(g)());
     this->release();
   }
 };

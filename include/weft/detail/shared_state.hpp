@@ -97,6 +97,17 @@ class state_base {
     if ((old & has_callback) != 0) callback_->fire(this);
   }
 
+  /// complete(), for weft's own producers once the task that produced the
+  /// outcome has returned from user code: a continuation this fires onto
+  /// the pool the task runs on may then run next on the same worker, as if
+  /// the task had returned it (oneTBB's task bypass), instead of going
+  /// through the worker's deque. It still runs on its executor, after the
+  /// current task; only the trip through the deque is saved. Never throws.
+  void complete_at_end(bool error) noexcept {
+    const std::uint32_t old =
+        state_.fetch_or(has_result | (error ? has_error : 0u), std::memory_order_acq_rel);
+    if ((old & has_callback) != 0) fire_at_end();
+  }
   /// Consumer: attaches `cb` (one at a time); a continuation also marks the
   /// outcome observed, a waiter does not. Fires `cb` right away if the
   /// outcome is already there. acq_rel mirrors complete(): release publishes
@@ -136,6 +147,9 @@ class state_base {
   state_base(executor* ex, std::uint32_t refs) noexcept : exec_(ex), refs_(refs), state_(0) {}
   virtual ~state_base();
 
+  // Fires the callback with the calling stack marked as ending its task
+  // (thread_context::at_end). Out of line: the mark is the runtime's.
+  void fire_at_end() noexcept;
   // A waiter's slot. The shared_future hub keeps a list instead of one slot.
   virtual void attach_waiter(callback_node* w) noexcept;
   virtual bool detach_waiter(callback_node* w) noexcept;  // true if it will not fire
@@ -171,6 +185,16 @@ class state : public state_base {
   void set_error(std::exception_ptr e) noexcept {
     error_ = std::move(e);
     complete(true);
+  }
+  /// As set_value() and set_error(), through complete_at_end().
+  template <class... A>
+  void set_value_at_end(A&&... a) {
+    ::new (static_cast<void*>(&value_)) value_type(std::forward<A>(a)...);
+    complete_at_end(false);
+  }
+  void set_error_at_end(std::exception_ptr e) noexcept {
+    error_ = std::move(e);
+    complete_at_end(true);
   }
   /// Moves the result into `other` (for unwrapping and sharing).
   void forward_to(state<T>& other) {

@@ -245,10 +245,22 @@ void run_deferred_arrivals() noexcept {
   }
 }
 
+void enter_task(const void* task, const state_base* producer) noexcept {
+  thread_context* ctx = this_thread_context();
+  if (ctx->direct_task == task) ctx->direct_producer = producer;
+  // From here the task's own code runs: nothing it submits is held, also
+  // when it runs nested in the end of another task (an inline executor's
+  // or a user's executor's task fired from there).
+  ctx->at_end = false;
+}
+
 void state_base::fire_at_end() noexcept {
   thread_context* ctx = this_thread_context();
   const bool outer = ctx->at_end;
-  ctx->at_end = true;
+  // Only the end of the task the pool started: a weft task nested inside
+  // user code (an inline executor inside a pool task) ends while that code
+  // goes on.
+  ctx->at_end = ctx->direct_producer == this;
   callback_->fire(this);
   // Looked up again: the callback may have run a task that waited in get()
   // and resumed on another worker (see arrive_or_defer()).

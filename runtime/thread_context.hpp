@@ -35,6 +35,11 @@ struct thread_context {
   // True while weft completes the outcome of the task running on this
   // stack, after the task's own code has returned (fire_at_end()).
   bool at_end = false;
+  // The task the pool's run() started on this stack (its callable's
+  // address), and the state that task produces once it has said so
+  // (enter_task()): only that state's completion counts as the task's end.
+  const void* direct_task = nullptr;
+  const void* direct_producer = nullptr;
 };
 
 thread_context* this_thread_context() noexcept;

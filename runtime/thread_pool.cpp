@@ -228,7 +228,11 @@ struct thread_pool::impl {
     detail::thread_context* ctx = detail::this_thread_context();
     impl* const outer = ctx->pool;
     const bool outer_may_hold = ctx->may_hold;
+    const void* const outer_task = ctx->direct_task;
+    const void* const outer_producer = ctx->direct_producer;
     ctx->pool = this;
+    ctx->direct_task = detail::unique_task_access::target(task);
+    ctx->direct_producer = nullptr;
     // Only a task that returns to the dispatch loop (through run_held())
     // may hold the next: a nested one returns to its waiter's code.
     ctx->may_hold = outer == nullptr && (by == started_by::dispatch_loop || by == started_by::hold);
@@ -247,6 +251,8 @@ struct thread_pool::impl {
     ctx = detail::this_thread_context();
     ctx->pool = outer;
     ctx->may_hold = outer_may_hold;
+    ctx->direct_task = outer_task;
+    ctx->direct_producer = outer_producer;
     // Release: what this task submitted is counted before its completion
     // is; quiescent() relies on it.
     bump(my_slot(), &slot::completed, std::memory_order_release);

@@ -505,6 +505,48 @@ TEST(HeldContinuation, AWaitAtATasksEndDoesNotStrandTheHeldTask) {
   EXPECT_EQ(get_within(seen), 2);
 }
 
+// A continuation that the inline executor runs inside a pool task's own
+// code (in set_value) ends there, but the pool task goes on: the pool
+// continuation its end fires must reach the deque, not be held.
+TEST(HeldContinuation, AnInlineTaskEndingInsideAPoolTasksCodeHoldsNothing) {
+  weft::thread_pool pool(2);
+  std::atomic<bool> ran{false};
+  weft::future<bool> seen = weft::async(pool, [&] {
+    return weft::async(pool, [&] {
+      weft::promise<int> p(weft::inline_executor());
+      weft::future<void> after = p.get_future()
+                                     .then([](int v) { return v + 1; })  // inline, inside set_value
+                                     .then(pool, [&](int) { ran = true; });
+      p.set_value(1);
+      return weft_test::wait_until_true([&] { return ran.load(); });
+    });
+  });
+  EXPECT_TRUE(get_within(seen));
+}
+
+// A task dropped unrun fails its future from inside whatever code dropped
+// it (here a user's executor that drops everything, called by set_value in
+// a pool task), and that code goes on: what the failure fires is not the
+// end of a task and must reach the deque, where the idle worker steals it.
+TEST(HeldContinuation, WhatADroppedTaskFailsIsNotHeld) {
+  struct dropping_executor final : weft::executor {
+    void execute(weft::unique_task) override {}  // the task dies unrun
+  } drop;
+  weft::thread_pool pool(2);
+  std::atomic<bool> failure_seen{false};
+  weft::future<bool> seen = weft::async(pool, [&] {
+    return weft::async(pool, [&] {
+      weft::promise<int> p(drop);
+      weft::future<void> after = p.get_future()
+                                     .then([](int v) { return v; })  // runs on `drop`: dropped
+                                     .then_result(pool, [&](weft::result<int> r) { failure_seen = !r.has_value(); });
+      p.set_value(1);
+      return weft_test::wait_until_true([&] { return failure_seen.load(); });
+    });
+  });
+  EXPECT_TRUE(get_within(seen));
+}
+
 // Five pool continuations of one outcome: one is held, the others go to the
 // deque, and each runs once.
 TEST(HeldContinuation, EveryPoolContinuationOfAnOutcomeRuns) {

@@ -52,6 +52,7 @@ class task_state final : public producer<Out> {
       task_state* s = self;
       self = nullptr;
       if (s->taken_by_waiter()) return;
+      enter_task(this, s);
       s->run();
     }
     void abandon(std::exception_ptr why) noexcept {

@@ -19,6 +19,8 @@ namespace weft {
 inline namespace v1 {
 namespace detail {
 
+struct unique_task_access;
+
 /// Base for weft's own task types: a task that derives from it is told why
 /// it is dropped (abandon(e)) instead of being silently destroyed, so the
 /// future behind it fails with `e` (executor_shutdown, cancelled_error).
@@ -101,6 +103,8 @@ class unique_task {
   }
 
  private:
+  friend struct detail::unique_task_access;
+
   static constexpr std::size_t inline_size = 3 * sizeof(void*);
   using storage_t = typename std::aligned_storage<inline_size, alignof(void*)>::type;
 
@@ -190,6 +194,16 @@ constexpr unique_task::ops unique_task::inline_ops<D>::table;
 template <class D>
 constexpr unique_task::ops unique_task::heap_ops<D>::table;
 
+namespace detail {
+
+/// Where a task's callable lives while it runs, when it is stored inline
+/// (weft's own tasks always are): a pool compares it with the task that
+/// marks itself with enter_task(), to know that task is the one it started.
+struct unique_task_access {
+  static const void* target(const unique_task& t) noexcept { return &t.storage_; }
+};
+
+}  // namespace detail
 }  // namespace v1
 }  // namespace weft
 

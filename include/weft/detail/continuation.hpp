@@ -77,7 +77,8 @@ class producer : public state<Out>, public callback_node {
     fail(std::move(error));
   }
 
-  /// Stores `e` and drops the producer reference. Never throws.
+  /// Stores `e` and drops the producer reference; for the last act of the
+  /// producer's task (see complete_at_end()). Never throws.
   void fail(std::exception_ptr e) noexcept {
     this->set_error_at_end(std::move(e));
     this->release();
@@ -115,9 +116,15 @@ class producer : public state<Out>, public callback_node {
     producer* self;
     state_base* inner;
   };
+  // Not at the end of a task: a task may be dropped from inside any code
+  // (a user's executor refusing it), which then goes on, so what the
+  // failure fires must not be held for the worker.
   struct fail_step : deferred_arrival {
     fail_step(producer* p, std::exception_ptr e) noexcept : self(p), why(std::move(e)) {}
-    void arrive() noexcept override { self->fail(std::move(why)); }
+    void arrive() noexcept override {
+      self->set_error(std::move(why));
+      self->release();
+    }
     producer* self;
     std::exception_ptr why;
   };
@@ -205,6 +212,7 @@ class continuation final : public producer<Out>, private input_source<In, Shared
     void operator()() {
       continuation* c = self;
       self = nullptr;
+      enter_task(this, c);
       c->run(parent);
     }
     void abandon(std::exception_ptr why) noexcept {

@@ -277,6 +277,14 @@ void arrive_or_defer(deferred_arrival& a) noexcept;
 /// must then outlive the call). Never throws.
 bool arrival_must_wait() noexcept;
 
+/// Called by weft's own task types (`task`, stored inline in a unique_task)
+/// as they start the code behind `producer`: if a pool started this very
+/// task, `producer`'s completion at the task's end may have its pool
+/// continuation held for the worker (see complete_at_end()); a task run
+/// nested inside other code (an inline or user executor) never does.
+/// Never throws.
+void enter_task(const void* task, const state_base* producer) noexcept;
+
 /// A Step (a deferred_arrival) that lives on the heap and frees itself once
 /// it has arrived.
 template <class Step>

@@ -62,10 +62,6 @@ class inline_executor_impl final : public executor {
     }
     inline_frame frame;
     ctx->trampoline = &frame;
-    // The tasks run here are user code, not the end of a pool task: what
-    // they submit to the pool goes to its deque, where it can be stolen.
-    const bool at_end = ctx->at_end;
-    ctx->at_end = false;
     run_reporting(task);
     while (frame.next != frame.queue.size()) {
       unique_task next = std::move(frame.queue[frame.next++]);
@@ -81,9 +77,7 @@ class inline_executor_impl final : public executor {
         frame.next = 0;
       }
     }
-    ctx = this_thread_context();
-    ctx->trampoline = nullptr;
-    ctx->at_end = at_end;
+    this_thread_context()->trampoline = nullptr;
   }
 };
 

@@ -260,11 +260,16 @@ void state_base::fire_at_end() noexcept {
   // Only the end of the task the pool started: a weft task nested inside
   // user code (an inline executor inside a pool task) ends while that code
   // goes on.
-  ctx->at_end = ctx->direct_producer == this;
+  const bool direct = ctx->direct_producer == this;
+  ctx->at_end = direct;
   callback_->fire(this);
   // Looked up again: the callback may have run a task that waited in get()
   // and resumed on another worker (see arrive_or_defer()).
-  this_thread_context()->at_end = outer;
+  ctx = this_thread_context();
+  ctx->at_end = outer;
+  // A state completes once; another one allocated at its address later in
+  // this task (by code in the completion) must not count as its end.
+  if (direct) ctx->direct_producer = nullptr;
 }
 
 void state_base::wait() {
@@ -295,9 +300,6 @@ void state_base::wait() {
     // The task starts its own count of nested arrivals, so the arrivals it
     // puts off run before it returns (the list is empty here: see above).
     ctx->arrival_depth = 0;
-    // What the task submits at its end goes to the deque: this stack goes
-    // back to the waiter's own code, not to the dispatch loop.
-    ctx->may_hold = false;
     const bool ran = try_run_inline(saved.pool);
     *this_thread_context() = saved;
     if (ran) ++inline_claims();

@@ -28,18 +28,15 @@ struct thread_context {
   unsigned arrival_depth = 0;
   deferred_arrival* deferred_head = nullptr;
   deferred_arrival* deferred_tail = nullptr;
-  // True while this stack runs a task its worker's dispatch loop started
-  // (not one nested in a wait, nor an inbox drainer's): a task submitted
-  // at that task's end may be held for this worker (see held_task).
-  bool may_hold = false;
-  // True while weft completes the outcome of the task running on this
-  // stack, after the task's own code has returned (fire_at_end()).
-  bool at_end = false;
   // The task the pool's run() started on this stack (its callable's
-  // address), and the state that task produces once it has said so
-  // (enter_task()): only that state's completion counts as the task's end.
+  // address) if a continuation its end submits may be held for this
+  // worker (see held_task): only a task that returns to the dispatch loop,
+  // not one nested in a wait nor an inbox drainer's. Then the state that
+  // task produces, once it has said so (enter_task()), and whether weft is
+  // completing that state now (fire_at_end()): the one moment to hold.
   const void* direct_task = nullptr;
   const void* direct_producer = nullptr;
+  bool at_end = false;
 };
 
 thread_context* this_thread_context() noexcept;

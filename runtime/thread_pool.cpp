@@ -227,15 +227,14 @@ struct thread_pool::impl {
     bump(my_slot(), &slot::started, std::memory_order_relaxed);
     detail::thread_context* ctx = detail::this_thread_context();
     impl* const outer = ctx->pool;
-    const bool outer_may_hold = ctx->may_hold;
     const void* const outer_task = ctx->direct_task;
     const void* const outer_producer = ctx->direct_producer;
     ctx->pool = this;
-    ctx->direct_task = detail::unique_task_access::target(task);
-    ctx->direct_producer = nullptr;
     // Only a task that returns to the dispatch loop (through run_held())
     // may hold the next: a nested one returns to its waiter's code.
-    ctx->may_hold = outer == nullptr && (by == started_by::dispatch_loop || by == started_by::hold);
+    const bool may_hold = outer == nullptr && (by == started_by::dispatch_loop || by == started_by::hold);
+    ctx->direct_task = may_hold ? detail::unique_task_access::target(task) : nullptr;
+    ctx->direct_producer = nullptr;
     // Started from the dispatch loop, which has popped every entry above
     // this one, the finished ones of inline runs included.
     if (by == started_by::dispatch_loop && outer == nullptr) detail::inline_claims() = 0;
@@ -250,7 +249,6 @@ struct thread_pool::impl {
     }
     ctx = detail::this_thread_context();
     ctx->pool = outer;
-    ctx->may_hold = outer_may_hold;
     ctx->direct_task = outer_task;
     ctx->direct_producer = outer_producer;
     // Release: what this task submitted is counted before its completion
@@ -285,7 +283,7 @@ struct thread_pool::impl {
       // During a drain, tasks of the pool still run and may continue: accept.
       if (closed.load(std::memory_order_acquire)) refuse(task);
       slot& mine = my_slot();
-      if (ctx->at_end && ctx->may_hold) {
+      if (ctx->at_end) {
         hold(mine, task);
         if (!task) return;
       } else {
@@ -325,7 +323,7 @@ struct thread_pool::impl {
   // several continuations) takes the held place and the first goes to the
   // deque (left in `task`): the newest runs first, as from the deque. The
   // held task counts as submitted from now on. Each thread holds for its
-  // own pool only (may_hold implies pool == this on this stack).
+  // own pool only (at_end implies pool == this on this stack).
   void hold(slot& mine, unique_task& task) noexcept {
     bump(mine, &slot::submitted, std::memory_order_relaxed);
     detail::held_task& h = detail::this_thread_held();

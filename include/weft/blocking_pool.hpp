@@ -8,6 +8,20 @@
 // running its thread is interrupted (boost::thread::interrupt, which wakes
 // boost::this_thread::sleep_for, condition waits and interruption_point()).
 //
+// What an interrupt cannot reach: it is a flag that Boost.Thread checks at
+// its own interruption points, nothing more. A call blocked anywhere else
+// -- std::this_thread::sleep_for, a std::condition_variable, a system call
+// such as read(), recv() or poll() on a socket, a legacy driver's own wait
+// -- is not woken: it goes on until that call returns by itself. Then the
+// next interruption point the call reaches throws (its future fails with
+// cancelled_error); a call that reaches none before it returns completes
+// its future with what it returned, as if it had not been stopped.
+// To stop such a call, make whatever it waits on return: close or shut
+// down its socket or handle, or give it a timeout. The cancellation work
+// planned after the stop hook will let a call register a callback that
+// runs on cancellation (to close the socket or handle it is blocked on);
+// until then, the caller does it next to request_stop().
+//
 // offload(f) runs f there and returns a future whose continuations run on
 // default_pool(), never on the blocking thread.
 #ifndef WEFT_BLOCKING_POOL_HPP
@@ -37,6 +51,15 @@ class stop_hook {
   /// Calls bound to this hook that have not started will not start (their
   /// futures fail with cancelled_error); running ones are interrupted.
   /// Idempotent; never throws.
+  ///
+  /// "Interrupted" means boost::thread::interrupt(): a running call ends
+  /// only when it reaches a Boost interruption point
+  /// (boost::this_thread::sleep_for, a boost::condition_variable wait,
+  /// boost::this_thread::interruption_point()). A call blocked in
+  /// std::this_thread::sleep_for or in a system call (read(), a socket
+  /// wait) is not woken; it runs on until that returns (and then fails at
+  /// its next interruption point, or completes normally if it reaches
+  /// none). See the file comment for how to stop such a call.
   void request_stop() noexcept;
 
   /// True once request_stop() was called.
@@ -146,7 +169,10 @@ auto offload(F&& f) -> future<typename detail::unwrap<detail::async_result_t<F>>
 /// As offload(pool, f), stoppable through `hook`: stopped before it starts,
 /// the future fails with cancelled_error; stopped while running, the thread
 /// is interrupted and a boost::thread_interrupted escaping `f` becomes
-/// cancelled_error.
+/// cancelled_error. The interrupt reaches `f` only at Boost's interruption
+/// points: if `f` is blocked in std::this_thread::sleep_for or a system
+/// call (read(), a socket wait), the future stays pending until that call
+/// returns (see stop_hook::request_stop() and the file comment).
 template <class F>
 auto offload(blocking_pool& pool, const stop_hook& hook, F&& f)
     -> future<typename detail::unwrap<detail::async_result_t<F>>::type> {

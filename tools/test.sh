@@ -9,7 +9,8 @@
 #   build-asan  g++ -fsanitize=address,undefined -fno-sanitize-recover=all;
 #               suites unit and stress
 #   build-tsan  clang++ -fsanitize=thread, oneTBB's headers left
-#               uninstrumented (tools/tsan-ignorelist.txt, see design.md);
+#               uninstrumented (tools/tsan-ignorelist.txt, see
+#               docs/testing.md);
 #               suites unit and stress
 #
 # The stress tests run smaller under the sanitizers (WEFT_STRESS_SCALE, a

@@ -1,16 +1,20 @@
 // weft/promise.hpp: promise<T>, the producer end of a future.
 //
 // A promise is satisfied exactly once: set_value or set_exception a second
-// time throws future_error(already_satisfied). A promise destroyed before
-// it was satisfied breaks its future with broken_promise. Continuations of
+// time throws future_error(already_satisfied), also when the calls race
+// from several threads (exactly one wins). A promise destroyed before it
+// was satisfied breaks its future with broken_promise, if anyone can still
+// see it (a future, a continuation or a waiter). Continuations of
 // the future run on the executor the promise was given (default_pool()),
 // never on the thread that calls set_value.
 //
 // Memory ordering: everything done before set_value/set_exception
 // happens-before the future's get() returns and its continuations start.
 //
-// Thread-safety: a promise object is used by one thread at a time (like any
-// value); its future may be used concurrently from another thread.
+// Thread-safety: set_value, set_exception, set_result and get_future may be
+// called on one promise from any number of threads at once (as with
+// std::promise); moving, assigning and destroying it may not race with
+// anything. Its future may be used concurrently from another thread.
 // set_value makes no system call unless a thread is parked in get().
 #ifndef WEFT_PROMISE_HPP
 #define WEFT_PROMISE_HPP
@@ -31,15 +35,11 @@ class promise {
   /// Throws std::bad_alloc.
   explicit promise(executor& ex = detail::default_executor()) : state_(new detail::state<T>(&ex, 1)) {}
 
-  promise(promise&& o) noexcept : state_(o.state_), retrieved_(o.retrieved_), satisfied_(o.satisfied_) {
-    o.state_ = nullptr;
-  }
+  promise(promise&& o) noexcept : state_(o.state_) { o.state_ = nullptr; }
   promise& operator=(promise&& o) noexcept {
     if (this != &o) {
       abandon();
       state_ = o.state_;
-      retrieved_ = o.retrieved_;
-      satisfied_ = o.satisfied_;
       o.state_ = nullptr;
     }
     return *this;
@@ -47,45 +47,47 @@ class promise {
   promise(const promise&) = delete;
   promise& operator=(const promise&) = delete;
 
-  /// Breaks the future with broken_promise if it was retrieved and the
-  /// promise is not yet satisfied.
+  /// Breaks the future with broken_promise if the promise is not yet
+  /// satisfied and someone can still observe it (a future, a continuation
+  /// or a waiter holds the state). A future dropped before is no reader:
+  /// then nothing is stored and nothing is reported.
   ~promise() { abandon(); }
 
   /// The future of this promise. Throws future_error(already_retrieved) on
   /// a second call, future_error(no_state) on a moved-from promise.
   future<T> get_future() {
     detail::throw_if_no_state(state_);
-    if (retrieved_) throw future_error(future_errc::already_retrieved);
-    retrieved_ = true;
+    if (!state_->claim_retrieve()) throw future_error(future_errc::already_retrieved);
     state_->add_ref();
     return detail::future_access::adopt(state_);
   }
 
   /// Stores the value (constructed from `args`) and wakes the future.
-  /// Throws future_error(already_satisfied) if already satisfied, or what
-  /// constructing the value throws (the promise stays unsatisfied then).
+  /// Any number of threads may race to set: exactly one wins, every other
+  /// throws future_error(already_satisfied), as does any later call. Also
+  /// throws what constructing the value throws (the promise stays
+  /// unsatisfied then; a setter that raced it may already have been told
+  /// already_satisfied).
   template <class... A>
   void set_value(A&&... args) {
-    check_unsatisfied();
-    // Marked first: once the value is published, a woken reader may destroy
-    // this promise (it often lives on the reader's stack), so nothing of
-    // *this may be touched afterwards.
-    satisfied_ = true;
+    detail::state<T>* s = claim();
+    // Nothing of *this is touched from here: once the value is published, a
+    // woken reader may destroy this promise (it often lives on the
+    // reader's stack).
     try {
-      state_->set_value(std::forward<A>(args)...);
+      s->set_value(std::forward<A>(args)...);
     } catch (...) {  // constructing the value threw: nothing was published
-      satisfied_ = false;
+      s->give_back_set();
       throw;
     }
   }
 
-  /// Stores `e` (which must not be null: std::invalid_argument).
-  /// Throws future_error(already_satisfied) if already satisfied.
+  /// Stores `e` (which must not be null: std::invalid_argument). Races
+  /// with other setters as set_value() does: the losers throw
+  /// future_error(already_satisfied).
   void set_exception(std::exception_ptr e) {
     if (!e) throw std::invalid_argument("weft::promise::set_exception: the exception_ptr argument 'e' is null");
-    check_unsatisfied();
-    satisfied_ = true;
-    state_->set_error(std::move(e));
+    claim()->set_error(std::move(e));
   }
 
   /// Stores the outcome held by `r`.
@@ -95,9 +97,10 @@ class promise {
   bool valid() const noexcept { return state_ != nullptr; }
 
  private:
-  void check_unsatisfied() const {
+  detail::state<T>* claim() const {
     detail::throw_if_no_state(state_);
-    if (satisfied_) throw future_error(future_errc::already_satisfied);
+    if (!state_->claim_set()) throw future_error(future_errc::already_satisfied);
+    return state_;
   }
   void set_result_impl(result<T>&& r, std::false_type) {
     if (r.has_value()) {
@@ -115,16 +118,15 @@ class promise {
   }
   void abandon() noexcept {
     if (state_ == nullptr) return;
-    // Without a retrieved future nobody can observe the break, so there is
-    // nothing to tell (and nothing for the unhandled-error handler).
-    if (!satisfied_ && retrieved_) state_->set_error(std::make_exception_ptr(broken_promise()));
+    // With no other reference (the future never taken, or dropped, with
+    // nothing attached) nobody can observe the break, so there is nothing
+    // to tell (and nothing for the unhandled-error handler).
+    if (state_->shared() && state_->claim_set()) state_->set_error(std::make_exception_ptr(broken_promise()));
     state_->release();
     state_ = nullptr;
   }
 
   detail::state<T>* state_;
-  bool retrieved_ = false;
-  bool satisfied_ = false;
 };
 
 }  // namespace v1

@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -240,6 +241,74 @@ TEST_F(RaceStress, BrokenPromiseAndAttachRaces) {
       },
       [&](std::size_t i) { ps[i].reset(); });
   for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(get_within(gs[i]), 1) << "seed=" << seed;
+}
+
+TEST_F(RaceStress, RacingSettersOnOnePromiseHaveOneWinnerAndTheContinuationRunsOnce) {
+  // Eight threads race set_value / set_exception on the same promise, round
+  // after round: exactly one wins, every other is told already_satisfied,
+  // and the continuation runs once with the winner's outcome.
+  constexpr int threads = 8;
+  const std::size_t rounds = scaled(10000, 500);
+  const std::uint32_t seed = weft_test::test_seed();
+  weft::thread_pool pool(2);
+  std::vector<weft::promise<int>> ps;
+  std::vector<weft::future<int>> gs;
+  std::vector<std::atomic<int>> runs(rounds), wins(rounds), losses(rounds), winner(rounds);
+  ps.reserve(rounds);
+  gs.reserve(rounds);
+  for (std::size_t i = 0; i < rounds; ++i) {
+    runs[i] = 0;
+    wins[i] = 0;
+    losses[i] = 0;
+    winner[i] = -1;
+    ps.emplace_back(i % 2 == 0 ? static_cast<weft::executor&>(weft::inline_executor()) : pool);
+    std::atomic<int>* r = &runs[i];
+    gs.push_back(ps.back().get_future().then_result([r](weft::result<int> v) {
+      r->fetch_add(1, std::memory_order_relaxed);
+      try {
+        return v.value();
+      } catch (const std::runtime_error& e) {
+        return -1 - std::stoi(e.what());  // the failing thread's number
+      }
+    }));
+  }
+  spin_barrier start(threads);
+  std::atomic<bool> stuck{false};
+  {
+    std::vector<joining_thread> ts;
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back([&, t] {
+        std::mt19937 rng(seed + static_cast<std::uint32_t>(t));
+        std::uniform_int_distribution<unsigned> delay(0, 32);
+        for (std::size_t i = 0; i < rounds; ++i) {
+          if (!start.arrive_and_wait()) {
+            stuck = true;
+            return;
+          }
+          spin_for(delay(rng));
+          try {
+            if (t % 2 == 0) {
+              ps[i].set_value(t);
+            } else {
+              ps[i].set_exception(std::make_exception_ptr(std::runtime_error(std::to_string(t))));
+            }
+            wins[i].fetch_add(1);
+            winner[i] = t;
+          } catch (const weft::future_error& e) {
+            if (e.reason() == weft::future_errc::already_satisfied) losses[i].fetch_add(1);
+          }
+        }
+      });
+    }
+  }
+  ASSERT_FALSE(stuck.load()) << "a racing thread did not reach the barrier in time";
+  for (std::size_t i = 0; i < rounds; ++i) {
+    ASSERT_EQ(wins[i].load(), 1) << "round " << i << " seed=" << seed;
+    ASSERT_EQ(losses[i].load(), threads - 1) << "round " << i << " seed=" << seed;
+    const int w = winner[i].load();
+    ASSERT_EQ(get_within(gs[i]), w % 2 == 0 ? w : -1 - w) << "round " << i << " seed=" << seed;
+    ASSERT_EQ(runs[i].load(), 1) << "round " << i << " seed=" << seed;
+  }
 }
 
 }  // namespace

@@ -62,6 +62,8 @@ class state_base {
   static constexpr std::uint32_t observed = 8u;   // someone consumed the outcome
   static constexpr std::uint32_t forwarding = 16u;  // producer waits on an inner future
   static constexpr std::uint32_t claimed = 32u;  // an async task's run was taken (see claim())
+  static constexpr std::uint32_t satisfying = 64u;  // a promise's setter took the right to set (claim_set())
+  static constexpr std::uint32_t retrieved = 128u;  // a promise's future was taken (claim_retrieve())
 
   state_base(const state_base&) = delete;
   state_base& operator=(const state_base&) = delete;
@@ -127,6 +129,24 @@ class state_base {
   /// acq_rel: the winner sees everything written before the state was
   /// published, the loser learns only that it lost.
   bool claim() noexcept { return (state_.fetch_or(claimed, std::memory_order_acq_rel) & claimed) == 0; }
+
+  /// A promise's setter: takes the right to store the outcome; true for
+  /// exactly one of any number of racing callers (promise 1: setters may
+  /// race, exactly one wins). acq_rel: the winner sees what an earlier
+  /// winner's give_back_set() undid; a loser stores nothing.
+  bool claim_set() noexcept { return (state_.fetch_or(satisfying, std::memory_order_acq_rel) & satisfying) == 0; }
+  /// A claim_set() winner whose value constructor threw: nothing was
+  /// stored, so the right goes back. Release pairs with claim_set().
+  void give_back_set() noexcept { state_.fetch_and(~satisfying, std::memory_order_release); }
+  /// A promise's get_future(): true for the first caller only. Relaxed:
+  /// it guards nothing but itself (the future's reference is the
+  /// promise's, already owned).
+  bool claim_retrieve() noexcept { return (state_.fetch_or(retrieved, std::memory_order_relaxed) & retrieved) == 0; }
+  /// True if a reference other than the caller's exists, that is, if
+  /// someone (a future, a continuation, a waiter) could still observe an
+  /// outcome stored now. Acquire: a count of 1 means every other owner has
+  /// released (and so finished with the state).
+  bool shared() const noexcept { return refs_.load(std::memory_order_acquire) > 1; }
 
   /// Consumer: marks the outcome as seen (get() on a ready future).
   void mark_observed() noexcept { state_.fetch_or(observed, std::memory_order_relaxed); }

@@ -9,6 +9,12 @@
 //
 // A continuation that returns future<U> "forwards": the child attaches
 // itself to the inner future and completes from it, still one object.
+//
+// The callable (the policy, with all it captured) is destroyed as soon as
+// it has run, or when it is dropped unrun (an error skipped it, the
+// executor refused the task), always before the child's outcome is
+// published: an RAII capture (a permit, a lock) is released before anyone
+// waiting on the child sees the outcome.
 #ifndef WEFT_DETAIL_CONTINUATION_HPP
 #define WEFT_DETAIL_CONTINUATION_HPP
 
@@ -184,7 +190,9 @@ class continuation final : public producer<Out>, private input_source<In, Shared
 
  public:
   continuation(executor* ex, Policy policy, source src = source()) noexcept(std::is_nothrow_move_constructible<Policy>::value)
-      : producer<Out>(ex, 2), source(src), policy_(std::move(policy)) {}
+      : producer<Out>(ex, 2), source(src) {
+    ::new (static_cast<void*>(&policy_)) Policy(std::move(policy));
+  }
 
   void fire(state_base* parent) noexcept override {
     if (this->is_forwarding()) {
@@ -219,16 +227,27 @@ class continuation final : public producer<Out>, private input_source<In, Shared
       continuation* c = self;
       self = nullptr;
       parent->release();
+      c->policy().~Policy();
       c->abandon_with(std::move(why));
     }
     continuation* self;
     state_base* parent;
   };
 
+  // Destroys the policy (and the callable in it): called by the policy's
+  // run() once the callable has returned or is not to be called, before it
+  // publishes; the policy touches none of its members afterwards.
+  struct drop_policy {
+    continuation* self;
+    void operator()() const noexcept { self->policy().~Policy(); }
+  };
+
+  Policy& policy() noexcept { return *reinterpret_cast<Policy*>(&policy_); }
+
   void run(state_base* parent) noexcept {
     result<In> in = take_input(parent);
     parent->release();
-    policy_.run(std::move(in), *this);
+    policy().run(std::move(in), *this, drop_policy{this});
   }
 
   static result<In> take_input(state_base* parent) noexcept {
@@ -239,10 +258,26 @@ class continuation final : public producer<Out>, private input_source<In, Shared
     }
   }
 
-  Policy policy_;
+  // Constructed with the continuation, destroyed by run() or abandon(),
+  // exactly once, before the outcome is published (never by ~continuation).
+  typename std::aligned_storage<sizeof(Policy), alignof(Policy)>::type policy_;
 };
 
 // ---- policies --------------------------------------------------------------
+//
+// Each policy's run(in, p, drop) calls `drop()` exactly once, after the
+// last use of its callable and before it publishes into `p` (p.fail() or
+// the return of the callable p.deliver() runs); `drop()` destroys the
+// policy itself, so nothing of it is touched afterwards. The input `in` is
+// moved into a local of the delivering lambda, so it too is gone before
+// the outcome is published.
+
+/// Calls `d()` when it goes out of scope.
+template <class D>
+struct at_scope_exit {
+  D d;
+  ~at_scope_exit() { d(); }
+};
 
 template <class F, class In>
 auto call_with(F& f, result<In>&& in, std::false_type /*void*/) -> decltype(f(std::declval<In>())) {
@@ -262,13 +297,18 @@ struct then_call {
 template <class In, class F>
 struct then_policy {
   F f;
-  template <class P>
-  void run(result<In>&& in, P& p) noexcept {
+  template <class P, class D>
+  void run(result<In>&& in, P& p, D drop) noexcept {
     if (!in.has_value()) {
+      drop();
       p.fail(in.error());
       return;
     }
-    p.deliver([&] { return call_with(f, std::move(in), std::is_void<In>()); });
+    p.deliver([&] {
+      result<In> arg(std::move(in));
+      at_scope_exit<D> dropped{drop};
+      return call_with(f, std::move(arg), std::is_void<In>());
+    });
   }
 };
 
@@ -276,9 +316,13 @@ struct then_policy {
 template <class In, class F>
 struct then_result_policy {
   F f;
-  template <class P>
-  void run(result<In>&& in, P& p) noexcept {
-    p.deliver([&] { return f(std::move(in)); });
+  template <class P, class D>
+  void run(result<In>&& in, P& p, D drop) noexcept {
+    p.deliver([&] {
+      result<In> arg(std::move(in));
+      at_scope_exit<D> dropped{drop};
+      return f(std::move(arg));
+    });
   }
 };
 
@@ -308,17 +352,22 @@ void pass_through(result<In>&& in, P& p) noexcept {
 template <class In, class E, class F>
 struct on_error_policy {
   F f;
-  template <class P>
-  void run(result<In>&& in, P& p) noexcept {
+  template <class P, class D>
+  void run(result<In>&& in, P& p, D drop) noexcept {
     if (in.has_value()) {
+      drop();
       pass_through(std::move(in), p);
       return;
     }
     try {
       std::rethrow_exception(in.error());
     } catch (E& e) {
-      p.deliver([&] { return f(e); });
+      p.deliver([&] {
+        at_scope_exit<D> dropped{drop};
+        return f(e);
+      });
     } catch (...) {
+      drop();
       p.fail(std::current_exception());
     }
   }
@@ -329,12 +378,19 @@ struct on_error_policy {
 template <class In, class F>
 struct finally_policy {
   F f;
-  template <class P>
-  void run(result<In>&& in, P& p) noexcept {
-    try {
-      f();
-    } catch (...) {
-      p.fail(std::current_exception());
+  template <class P, class D>
+  void run(result<In>&& in, P& p, D drop) noexcept {
+    std::exception_ptr thrown;
+    {
+      at_scope_exit<D> dropped{drop};
+      try {
+        f();
+      } catch (...) {
+        thrown = std::current_exception();
+      }
+    }
+    if (thrown) {
+      p.fail(std::move(thrown));
       return;
     }
     pass_through(std::move(in), p);

@@ -28,6 +28,7 @@
 #include <boost/thread/condition_variable.hpp>
 #include <boost/thread/thread.hpp>
 
+#include "executor_registry.hpp"
 #include "weft/errors.hpp"
 
 namespace weft {
@@ -288,6 +289,7 @@ blocking_pool::blocking_pool(std::size_t max_threads, std::chrono::milliseconds 
 }
 
 blocking_pool::~blocking_pool() {
+  retire();  // later calls through futures fail with executor_shutdown ("destroyed")
   if (impl_->is_own_thread()) {
     // Destroyed by one of its own calls: that thread cannot join itself, so
     // the drain finishes on another thread, which then frees the pool.
@@ -321,7 +323,11 @@ std::size_t blocking_pool::idle_count() const noexcept {
 std::size_t blocking_pool::max_threads() const noexcept { return impl_->max_threads; }
 
 blocking_pool& default_blocking_pool() {
-  static blocking_pool* pool = new blocking_pool();  // never destroyed, like default_pool()
+  static blocking_pool* pool = [] {
+    auto* p = new blocking_pool();  // never destroyed, like default_pool()
+    detail::executor_registry::mark_immortal(*p);
+    return p;
+  }();
   return *pool;
 }
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "executor_registry.hpp"
 #include "thread_context.hpp"
 #include "weft/errors.hpp"
 
@@ -85,8 +86,14 @@ class inline_executor_impl final : public executor {
 }  // namespace detail
 
 executor& inline_executor() noexcept {
-  static detail::inline_executor_impl ex;
-  return ex;
+  // Never destroyed: continuations may still reach it during static
+  // destruction. Immortal, so a future bound to it calls it directly.
+  static executor* ex = [] {
+    auto* e = new detail::inline_executor_impl;
+    detail::executor_registry::mark_immortal(*e);
+    return e;
+  }();
+  return *ex;
 }
 
 }  // namespace v1

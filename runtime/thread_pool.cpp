@@ -38,6 +38,7 @@
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
+#include "executor_registry.hpp"
 #include "sanitizers.hpp"
 #include "thread_context.hpp"
 #include "weft/errors.hpp"
@@ -617,6 +618,10 @@ struct thread_pool::impl {
   // pool destroyed from its own worker leaves its impl draining alone.
   // Relaxed: it is an identity to compare, nothing is read through it.
   std::atomic<const executor*> owner{nullptr};
+  // The facade's registration (executor_registry.hpp): a worker submitting
+  // through a future bound to this pool comes straight here. Written before
+  // any worker runs a task, never changed.
+  std::uint64_t registration = 0;
   std::atomic<bool> closed{false};  // drained: even own workers are refused
   std::mutex drain_mutex;
   std::once_flag shutdown_error_once;
@@ -625,6 +630,7 @@ struct thread_pool::impl {
 
 thread_pool::thread_pool() : impl_(std::make_shared<impl>(std::max(1u, std::thread::hardware_concurrency()))) {
   impl_->owner.store(this, std::memory_order_relaxed);
+  impl_->registration = detail::executor_registry::registration_of(*this);
 }
 
 thread_pool::thread_pool(std::size_t threads) {
@@ -634,9 +640,15 @@ thread_pool::thread_pool(std::size_t threads) {
   }
   impl_ = std::make_shared<impl>(threads);
   impl_->owner.store(this, std::memory_order_relaxed);
+  impl_->registration = detail::executor_registry::registration_of(*this);
 }
 
 thread_pool::~thread_pool() {
+  // First: from now on a continuation bound to this pool that arrives from
+  // outside fails with executor_shutdown ("destroyed") instead of reaching
+  // a facade about to be freed. Its own workers still reach the pool
+  // (execute_on_own_pool) while the drain runs.
+  retire();
   if (!impl_) return;
   if (impl_->is_own_worker()) {
     // Destroyed by one of its own tasks: that task is part of the drain, so
@@ -668,6 +680,13 @@ pool_stats thread_pool::stats() const noexcept { return impl_->stats(); }
 bool thread_pool::running_in_this_thread() const noexcept { return impl_->is_own_worker(); }
 
 namespace detail {
+
+bool execute_on_own_pool(std::uint64_t registration, unique_task& task) {
+  thread_pool::impl* pool = this_thread_context()->pool;
+  if (pool == nullptr || pool->registration != registration) return false;
+  pool->execute(std::move(task));
+  return true;
+}
 
 const void* local_pool_of(const executor& ex) noexcept {
   thread_pool::impl* pool = this_thread_context()->pool;
@@ -717,7 +736,11 @@ void flush_held() noexcept {
 }  // namespace detail
 
 thread_pool& default_pool() {
-  static thread_pool* pool = new thread_pool();  // never destroyed; see header
+  static thread_pool* pool = [] {
+    auto* p = new thread_pool();  // never destroyed; see header
+    detail::executor_registry::mark_immortal(*p);
+    return p;
+  }();
   return *pool;
 }
 

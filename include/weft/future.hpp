@@ -161,14 +161,15 @@ class future {
   /// `ex`. Consumes this future and returns one for the same outcome.
   future via(executor& ex) {
     detail::throw_if_no_state(state_);
-    state_->exec_ = &ex;
+    state_->exec_ = ex;
     return std::move(*this);
   }
 
-  /// The executor later continuations run on.
+  /// The executor later continuations run on. Throws executor_shutdown
+  /// if it was destroyed.
   executor& get_executor() const {
     detail::throw_if_no_state(state_);
-    return *state_->exec_;
+    return state_->exec_.get();
   }
 
   /// Converts to a shared_future (many readers). Consumes this future.
@@ -194,7 +195,7 @@ class future {
   future<typename detail::unwrap<R>::type> attach(executor* ex, F&& fn) {
     using out_t = typename detail::unwrap<R>::type;
     detail::throw_if_no_state(state_);
-    executor* child_ex = ex != nullptr ? ex : state_->exec_;
+    detail::executor_ref child_ex = ex != nullptr ? detail::executor_ref(ex) : state_->exec_;
     auto* child = new detail::continuation<T, out_t, Policy, false>(child_ex, Policy{std::forward<F>(fn)});
     detail::state<T>* parent = state_;
     state_ = nullptr;
@@ -212,13 +213,13 @@ class future {
 /// A future that is ready with `value`; continuations run on `ex`.
 template <class T>
 future<typename std::decay<T>::type> make_ready_future(T&& value, executor& ex = detail::default_executor()) {
-  auto* s = new detail::state<typename std::decay<T>::type>(&ex, 1);
+  auto* s = new detail::state<typename std::decay<T>::type>(ex, 1);
   s->set_value(std::forward<T>(value));
   return detail::future_access::adopt(s);
 }
 /// A ready future<void>.
 inline future<void> make_ready_future(executor& ex = detail::default_executor()) {
-  auto* s = new detail::state<void>(&ex, 1);
+  auto* s = new detail::state<void>(ex, 1);
   s->set_value();
   return detail::future_access::adopt(s);
 }
@@ -226,7 +227,7 @@ inline future<void> make_ready_future(executor& ex = detail::default_executor())
 template <class T>
 future<T> make_exceptional_future(std::exception_ptr e, executor& ex = detail::default_executor()) {
   if (!e) throw std::invalid_argument("weft::make_exceptional_future: the exception_ptr argument 'e' is null");
-  auto* s = new detail::state<T>(&ex, 1);
+  auto* s = new detail::state<T>(ex, 1);
   s->set_error(std::move(e));
   return detail::future_access::adopt(s);
 }

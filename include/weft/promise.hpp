@@ -33,7 +33,7 @@ class promise {
  public:
   /// A promise whose future runs continuations on `ex`.
   /// Throws std::bad_alloc.
-  explicit promise(executor& ex = detail::default_executor()) : state_(new detail::state<T>(&ex, 1)) {}
+  explicit promise(executor& ex = detail::default_executor()) : state_(new detail::state<T>(ex, 1)) {}
 
   promise(promise&& o) noexcept : state_(o.state_) { o.state_ = nullptr; }
   promise& operator=(promise&& o) noexcept {

@@ -32,7 +32,7 @@ class shared_hub final : public state<T>, public callback_node {
   // Two references: the first shared_future, and the link to the parent.
   // Not marked observed here: an error is seen once a reader get()s it or a
   // continuation takes it on; if neither happens it is reported (promise 3).
-  explicit shared_hub(executor* ex) : state<T>(ex, 2) {}
+  explicit shared_hub(executor_ref ex) : state<T>(ex, 2) {}
 
   /// Attaches `cb`; fires it at once if the outcome is already in.
   void attach_shared(callback_node* cb) noexcept {
@@ -153,7 +153,8 @@ class shared_future {
   template <class F>
   auto then(F&& fn) const -> future<typename detail::unwrap<typename detail::then_call<typename std::decay<F>::type, T>::type>::type> {
     detail::throw_if_no_state(hub_);
-    return then(*hub_->exec_, std::forward<F>(fn));
+    using R = typename detail::then_call<typename std::decay<F>::type, T>::type;
+    return attach<detail::then_policy<T, typename std::decay<F>::type>, R>(hub_->exec_, std::forward<F>(fn));
   }
   template <class F>
   auto then(executor& ex, F&& fn) const -> future<typename detail::unwrap<typename detail::then_call<typename std::decay<F>::type, T>::type>::type> {
@@ -165,7 +166,7 @@ class shared_future {
   auto then_result(F&& fn) const -> future<typename detail::unwrap<decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()))>::type> {
     detail::throw_if_no_state(hub_);
     using R = decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()));
-    return attach<detail::then_result_policy<T, typename std::decay<F>::type>, R>(*hub_->exec_, std::forward<F>(fn));
+    return attach<detail::then_result_policy<T, typename std::decay<F>::type>, R>(hub_->exec_, std::forward<F>(fn));
   }
 
  private:
@@ -173,11 +174,11 @@ class shared_future {
   explicit shared_future(detail::shared_hub<T>* h) noexcept : hub_(h) {}
 
   template <class Policy, class R, class F>
-  future<typename detail::unwrap<R>::type> attach(executor& ex, F&& fn) const {
+  future<typename detail::unwrap<R>::type> attach(detail::executor_ref ex, F&& fn) const {
     using out_t = typename detail::unwrap<R>::type;
     detail::throw_if_no_state(hub_);
-    auto* child = new detail::continuation<T, out_t, Policy, true>(&ex, Policy{std::forward<F>(fn)},
-                                                                    detail::input_source<T, true>{&ex});
+    auto* child = new detail::continuation<T, out_t, Policy, true>(ex, Policy{std::forward<F>(fn)},
+                                                                    detail::input_source<T, true>{ex});
     hub_->add_ref();  // held by the continuation until it has copied the value
     hub_->mark_observed();  // the continuation carries an error on
     hub_->attach_shared(child);

@@ -64,7 +64,11 @@ class thread_pool final : public executor {
 
   /// shutdown(drain), then waits for the workers to finish their tasks. When
   /// called from one of this pool's own workers it does not wait for itself:
-  /// the drain finishes in the background.
+  /// the drain finishes in the background. Futures bound to the pool may
+  /// outlive it: from the start of the destructor, a continuation that
+  /// reaches the pool from outside it fails with executor_shutdown ("the
+  /// executor was destroyed"); what the pool's own tasks submit during the
+  /// drain still runs.
   ~thread_pool() override;
 
   thread_pool(const thread_pool&) = delete;

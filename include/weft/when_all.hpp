@@ -135,17 +135,17 @@ template <class Policy, class It>
 future<typename Policy::out_t> gather(It first, It last) {
   using out_t = typename Policy::out_t;
   using state_t = fan_in<out_t, Policy>;
-  executor* ex = nullptr;
+  executor_ref ex;
   for (It it = first; it != last; ++it) detail::throw_if_no_state(it->valid() ? &*it : nullptr);
   const std::size_t n = static_cast<std::size_t>(std::distance(first, last));
   auto* s = new state_t(n == 0 ? &default_executor() : nullptr, n);
   std::size_t i = 0;
   for (It it = first; it != last; ++it, ++i) {
     auto* in = future_access::release(*it);
-    if (ex == nullptr) ex = in->exec_;
+    if (!ex) ex = in->exec_;
     s->set_input(i, in);
   }
-  if (ex != nullptr) s->exec_ = ex;
+  if (ex) s->exec_ = ex;
   future<out_t> result = future_access::adopt<out_t>(s);
   if (n == 0) {
     Policy::finish(*s);

@@ -91,7 +91,7 @@ class producer : public state<Out>, public callback_node {
   }
 
  protected:
-  producer(executor* ex, std::uint32_t refs) noexcept : state<Out>(ex, refs) {}
+  producer(executor_ref ex, std::uint32_t refs) noexcept : state<Out>(ex, refs) {}
   ~producer() override = default;
 
   bool is_forwarding() const noexcept {
@@ -173,13 +173,13 @@ class producer : public state<Out>, public callback_node {
 template <class In, bool Shared>
 struct input_source {
   static result<In> take(state_base* p) { return take_result(*static_cast<state<In>*>(p), std::is_void<In>()); }
-  executor* run_on(state_base* p) const noexcept { return p->exec_; }
+  executor_ref run_on(state_base* p) const noexcept { return p->exec_; }
 };
 template <class In>
 struct input_source<In, true> {
   static result<In> take(state_base* p) { return copy_result(*static_cast<state<In>*>(p), std::is_void<In>()); }
-  executor* run_on(state_base*) const noexcept { return run_on_; }
-  executor* run_on_;
+  executor_ref run_on(state_base*) const noexcept { return run_on_; }
+  executor_ref run_on_;
 };
 
 /// A continuation: Policy::run(result<In>&&, producer<Out>&) decides what
@@ -189,7 +189,7 @@ class continuation final : public producer<Out>, private input_source<In, Shared
   using source = input_source<In, Shared>;
 
  public:
-  continuation(executor* ex, Policy policy, source src = source()) noexcept(std::is_nothrow_move_constructible<Policy>::value)
+  continuation(executor_ref ex, Policy policy, source src = source()) noexcept(std::is_nothrow_move_constructible<Policy>::value)
       : producer<Out>(ex, 2), source(src) {
     ::new (static_cast<void*>(&policy_)) Policy(std::move(policy));
   }
@@ -200,7 +200,7 @@ class continuation final : public producer<Out>, private input_source<In, Shared
       return;
     }
     try {
-      source::run_on(parent)->execute(unique_task(run_task(this, parent)));
+      source::run_on(parent).execute(unique_task(run_task(this, parent)));
     } catch (...) {
       // The executor refused the task; run_task has already resolved this
       // continuation (abandon, or broken_promise when it was dropped).

@@ -58,7 +58,7 @@ class fan_in final : public state<Out> {
     void arrive() noexcept override { owner->arrived(*this); }
   };
 
-  fan_in(executor* ex, std::size_t n) : state<Out>(ex, 2), nodes_(n), remaining_(n) {
+  fan_in(executor_ref ex, std::size_t n) : state<Out>(ex, 2), nodes_(n), remaining_(n) {
     for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_.data()[i].owner = this;
   }
 

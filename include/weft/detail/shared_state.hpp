@@ -161,10 +161,12 @@ class state_base {
   /// blocks the worker (bounded by the deadline).
   bool wait_until(std::chrono::steady_clock::time_point deadline);
 
-  executor* exec_;  // where continuations run unless given another; consumer-owned
+  // Where continuations run unless given another; consumer-owned. A
+  // registration, not an address: the executor may be destroyed first.
+  executor_ref exec_;
 
  protected:
-  state_base(executor* ex, std::uint32_t refs) noexcept : exec_(ex), refs_(refs), state_(0) {}
+  state_base(executor_ref ex, std::uint32_t refs) noexcept : exec_(ex), refs_(refs), state_(0) {}
   virtual ~state_base();
 
   // Fires the callback with the calling stack marked as ending its task
@@ -195,7 +197,7 @@ class state : public state_base {
  public:
   using value_type = stored_t<T>;
 
-  explicit state(executor* ex, std::uint32_t refs = 2) noexcept : state_base(ex, refs) {}
+  explicit state(executor_ref ex, std::uint32_t refs = 2) noexcept : state_base(ex, refs) {}
 
   template <class... A>
   void set_value(A&&... a) {

@@ -508,6 +508,9 @@ struct thread_pool::impl {
   }
 
   void shutdown(shutdown_mode mode) {
+    // First, while the pool still accepts its own workers' tasks: what the
+    // services fail (pending sleeps, waiters) continues during the drain.
+    services.shutdown();
     if (mode == shutdown_mode::cancel) cancelling.store(true, std::memory_order_release);
     {
       // Both under the lock: a thread that sees is_shutdown() and then
@@ -622,6 +625,8 @@ struct thread_pool::impl {
   // through a future bound to this pool comes straight here. Written before
   // any worker runs a task, never changed.
   std::uint64_t registration = 0;
+  // Destroyed with the impl, after the last task of the pool has run.
+  service_registry services;
   std::atomic<bool> closed{false};  // drained: even own workers are refused
   std::mutex drain_mutex;
   std::once_flag shutdown_error_once;
@@ -678,6 +683,8 @@ std::size_t thread_pool::size() const noexcept { return impl_->threads; }
 pool_stats thread_pool::stats() const noexcept { return impl_->stats(); }
 
 bool thread_pool::running_in_this_thread() const noexcept { return impl_->is_own_worker(); }
+
+service_registry& thread_pool::services() noexcept { return impl_->services; }
 
 namespace detail {
 

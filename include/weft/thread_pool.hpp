@@ -30,6 +30,7 @@
 #include <memory>
 
 #include "weft/executor.hpp"
+#include "weft/service.hpp"
 
 namespace weft {
 inline namespace v1 {
@@ -99,6 +100,12 @@ class thread_pool final : public executor {
 
   /// True when the calling thread is running a task of this pool.
   bool running_in_this_thread() const noexcept;
+
+  /// The pool's services (timers, primitives' waiter lists): shut down at
+  /// the start of shutdown(), newest first, so the futures they keep
+  /// pending are resolved while the pool still drains, and destroyed with
+  /// the pool. Thread-safe; see service_registry.
+  service_registry& services() noexcept;
 
   struct impl;
 

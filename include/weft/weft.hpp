@@ -9,6 +9,7 @@
 #include "weft/future.hpp"
 #include "weft/promise.hpp"
 #include "weft/result.hpp"
+#include "weft/service.hpp"
 #include "weft/shared_future.hpp"
 #include "weft/thread_pool.hpp"
 #include "weft/unique_task.hpp"

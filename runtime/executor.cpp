@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "budgets.hpp"
 #include "executor_registry.hpp"
 #include "thread_context.hpp"
 #include "weft/errors.hpp"
@@ -62,6 +63,7 @@ class inline_executor_impl final : public executor {
       return;
     }
     inline_frame frame;
+    const context_scope<inline_frame*> scope(&thread_context::trampoline);  // after frame: ends before it
     ctx->trampoline = &frame;
     run_reporting(task);
     while (frame.next != frame.queue.size()) {
@@ -70,7 +72,7 @@ class inline_executor_impl final : public executor {
       if (frame.next == frame.queue.size()) {  // drained: reuse the storage
         frame.queue.clear();
         frame.next = 0;
-      } else if (frame.next >= 32 && frame.next * 2 >= frame.queue.size()) {
+      } else if (frame.next >= trampoline_compact_after && frame.next * 2 >= frame.queue.size()) {
         // A chain keeps one task queued behind the running one, so the queue
         // never drains: drop the run prefix (moving the few tasks left)
         // instead of growing to the chain's length.
@@ -78,7 +80,6 @@ class inline_executor_impl final : public executor {
         frame.next = 0;
       }
     }
-    this_thread_context()->trampoline = nullptr;
   }
 };
 

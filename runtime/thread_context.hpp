@@ -6,7 +6,10 @@
 #ifndef WEFT_RUNTIME_THREAD_CONTEXT_HPP
 #define WEFT_RUNTIME_THREAD_CONTEXT_HPP
 
-#include "weft/thread_pool.hpp"
+#include <cstddef>
+#include <tuple>
+#include <utility>
+
 #include "weft/unique_task.hpp"
 
 namespace weft {
@@ -16,9 +19,30 @@ namespace detail {
 struct inline_frame;
 struct inbox_duty;
 class deferred_arrival;
+class pool_core;
+class state_base;
+
+/// What a thread that runs a scheduler's tasks does when one of them blocks
+/// on a state: the scheduler installs itself as the thread's worker
+/// (thread_context::pool) while it runs a task, and state_base::wait()
+/// blocks through it, knowing no pool. weft's one scheduler is pool_core
+/// (pool_core.hpp; its wait is in pool_wait.cpp); a thread without one
+/// parks (shared_state.cpp).
+class worker {
+ public:
+  /// Returns once `s` is ready. Called by state_base::wait() on a thread
+  /// whose context names this worker, after the put-off arrivals ran and
+  /// the held task was flushed, with `s` not ready. Throws only what
+  /// blocking itself may (std::bad_alloc).
+  virtual void wait(state_base& s) = 0;
+
+ protected:
+  worker() = default;
+  ~worker() = default;
+};
 
 struct thread_context {
-  thread_pool::impl* pool = nullptr;  // the pool whose task runs on this thread
+  worker* pool = nullptr;  // the scheduler (pool) whose task runs on this thread
   inline_frame* trampoline = nullptr;  // the inline executor's open drain loop
   int inline_depth = 0;  // awaited tasks run inline (get()) nested on this stack
   inbox_duty* duty = nullptr;  // the pool's inbox drainer this stack runs in, if any
@@ -41,13 +65,72 @@ struct thread_context {
 
 thread_context* this_thread_context() noexcept;
 
+/// Sets fields of the calling thread's context for a scope and puts their
+/// old values back when it ends, on whichever thread that is: a task that
+/// blocked in get() may resume on another worker, whose context is then
+/// the one to restore. Every save and restore of the runtime goes through
+/// one, so no exit path misses one. Takes pointers to the fields; looks
+/// the context up once at each end.
+template <class... T>
+class context_scope {
+ public:
+  explicit context_scope(T thread_context::*... fields) noexcept : ctx_(this_thread_context()), fields_(fields...) {
+    save(ctx_, indices());
+  }
+  context_scope(const context_scope&) = delete;
+  context_scope& operator=(const context_scope&) = delete;
+  ~context_scope() { restore(this_thread_context(), indices()); }
+
+  /// The context as the scope began: valid until the code in the scope
+  /// blocks (and may resume on another thread).
+  thread_context* context() const noexcept { return ctx_; }
+
+  /// The value field number I had when the scope began.
+  template <std::size_t I>
+  const typename std::tuple_element<I, std::tuple<T...>>::type& saved() const noexcept {
+    return std::get<I>(saved_);
+  }
+
+ private:
+  using indices = std::index_sequence_for<T...>;
+  template <std::size_t... I>
+  void save(thread_context* ctx, std::index_sequence<I...>) noexcept {
+    saved_ = std::tuple<T...>(ctx->*std::get<I>(fields_)...);
+  }
+  template <std::size_t... I>
+  void restore(thread_context* ctx, std::index_sequence<I...>) noexcept {
+    using expand = int[];
+    (void)expand{0, ((ctx->*std::get<I>(fields_) = std::get<I>(saved_)), 0)...};
+  }
+
+  thread_context* const ctx_;
+  std::tuple<T thread_context::*...> fields_;
+  std::tuple<T...> saved_;
+};
+
+/// The whole context of the calling thread, saved for a scope (in which the
+/// caller changes it, or clears it for the other tasks a blocked task's
+/// worker runs) and restored when the scope ends, on whichever thread that
+/// is.
+class whole_context_scope {
+ public:
+  whole_context_scope() noexcept : saved_(*this_thread_context()) {}
+  whole_context_scope(const whole_context_scope&) = delete;
+  whole_context_scope& operator=(const whole_context_scope&) = delete;
+  ~whole_context_scope() { *this_thread_context() = saved_; }
+  const thread_context& saved() const noexcept { return saved_; }
+
+ private:
+  const thread_context saved_;
+};
+
 /// The task a worker runs as soon as its current task returns, without a
 /// trip through oneTBB's deque: a continuation submitted to the worker's
 /// own pool while weft completes the current task's outcome. It belongs to
 /// the thread, like the deque, not to a stack: a task that blocks hands it
 /// to the deque first (flush_held()).
 struct held_task {
-  thread_pool::impl* pool = nullptr;
+  pool_core* pool = nullptr;
   unique_task task;
 };
 held_task& this_thread_held() noexcept;
@@ -74,23 +157,10 @@ inline void cpu_relax() noexcept {
 /// stack a suspended task carries between workers.
 unsigned& inline_claims() noexcept;
 
-/// False once `pool` is cancelling: its unstarted tasks are to be dropped,
-/// not run inline by a waiter.
-bool pool_accepts_inline(const thread_pool::impl* pool) noexcept;
-
-/// Called by a task about to block in get() (suspend or help) inside an
-/// inbox drainer: the drainer stops counting as one once its current task
-/// ends, and another takes over the pool's inbox if it holds tasks, so
-/// tasks queued behind a blocked one still run. Idempotent. Never throws.
-void resign_inbox_duty(inbox_duty* duty) noexcept;
-
 /// Runs the arrivals put off on the calling stack (see arrive_or_defer()),
 /// and those they put off in turn, until none is left. Never throws.
 void run_deferred_arrivals() noexcept;
 
-/// Enqueues into `pool`'s arena a task that resumes `suspend_point` (a
-/// tbb::task::suspend_point). Throws std::bad_alloc.
-void resume_in_arena(thread_pool::impl* pool, void* suspend_point);
 
 }  // namespace detail
 }  // namespace v1

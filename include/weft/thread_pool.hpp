@@ -34,6 +34,9 @@
 
 namespace weft {
 inline namespace v1 {
+namespace detail {
+class pool_core;
+}  // namespace detail
 
 /// Counters of a pool, read without stopping it (so a snapshot may be
 /// slightly inconsistent while tasks run).
@@ -107,10 +110,9 @@ class thread_pool final : public executor {
   /// the pool. Thread-safe; see service_registry.
   service_registry& services() noexcept;
 
-  struct impl;
 
  private:
-  std::shared_ptr<impl> impl_;
+  std::shared_ptr<detail::pool_core> impl_;  // the runtime's; outlives the facade in a drain from inside
 };
 
 /// The process-wide pool (hardware_concurrency() workers), created on first

@@ -55,6 +55,8 @@ class callback_node {
 /// The type-independent part of every shared state. The non-template core
 /// (blocking waits, error reporting) lives in runtime/shared_state.cpp.
 class state_base {
+  friend struct wait_access;
+
  public:
   static constexpr std::uint32_t has_result = 1u;
   static constexpr std::uint32_t has_callback = 2u;
@@ -184,6 +186,15 @@ class state_base {
   std::atomic<std::uint32_t> refs_;
   std::atomic<std::uint32_t> state_;
   callback_node* callback_ = nullptr;
+};
+
+/// What a scheduler's worker (the runtime's worker::wait) may do with a
+/// state it blocks on: the waiter slot and the inline run of the task that
+/// produces it. Not for users.
+struct wait_access {
+  static void attach_waiter(state_base& s, callback_node* w) noexcept { s.attach_waiter(w); }
+  static void after_wait(state_base& s) noexcept { s.after_wait(); }
+  static bool try_run_inline(state_base& s, const void* pool) noexcept { return s.try_run_inline(pool); }
 };
 
 struct unit {};

@@ -44,6 +44,15 @@ class promise {
     }
     return *this;
   }
+  /// Exchanges the shared states (and whether each future was retrieved,
+  /// each promise satisfied) of *this and `o`, as std::promise::swap; no
+  /// future is broken. Neither promise may be in use by another thread
+  /// meanwhile. Never throws.
+  void swap(promise& o) noexcept {
+    std::swap(state_, o.state_);
+    std::swap(retrieved_, o.retrieved_);
+    std::swap(satisfied_, o.satisfied_);
+  }
   promise(const promise&) = delete;
   promise& operator=(const promise&) = delete;
 
@@ -126,6 +135,13 @@ class promise {
   bool retrieved_ = false;
   bool satisfied_ = false;
 };
+
+/// a.swap(b), for `using std::swap; swap(a, b);` as with std::promise.
+/// Never throws.
+template <class T>
+void swap(promise<T>& a, promise<T>& b) noexcept {
+  a.swap(b);
+}
 
 }  // namespace v1
 }  // namespace weft

@@ -139,13 +139,31 @@ class shared_future {
     detail::throw_if_no_state(hub_);
     if (!hub_->ready()) hub_->wait();
   }
-  /// Waits at most `d` (negative means zero).
+  /// Waits at most `d` (negative means zero); returns ready or timeout.
+  /// As future::wait_for: the same as wait_until(steady_clock::now() + d).
   template <class Rep, class Period>
   std::future_status wait_for(const std::chrono::duration<Rep, Period>& d) const {
+    return wait_until(std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
+  }
+  /// Waits until `t` at most; returns ready or timeout. Does not consume.
+  /// Any thread may wait on its own copy while others wait on theirs.
+  /// Throws future_error(no_state) if invalid.
+  std::future_status wait_until(std::chrono::steady_clock::time_point t) const {
     detail::throw_if_no_state(hub_);
-    const auto t = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
     if (hub_->ready() || hub_->wait_until(t)) return std::future_status::ready;
     return std::future_status::timeout;
+  }
+  /// Waits until `t` at most on any clock, as future::wait_until does: in
+  /// steps on steady_clock, returning timeout only once Clock::now() has
+  /// reached `t` (a clock that jumps or runs at another rate can make the
+  /// wait longer, never shorter). Does not consume. Any thread may wait on
+  /// its own copy while others wait on theirs. Throws
+  /// future_error(no_state) if invalid, and what Clock::now() throws.
+  template <class Clock, class Duration>
+  std::future_status wait_until(const std::chrono::time_point<Clock, Duration>& t) const {
+    detail::throw_if_no_state(hub_);
+    return detail::wait_until_on_clock(*hub_, t);
   }
 
   /// Runs `fn(copy of value)` on `ex` (default: the executor of the future

@@ -147,6 +147,34 @@ TEST(SharedFuture, ThenResultSeesTheError) {
   EXPECT_EQ(g.get(), "shared error");
 }
 
+TEST(SharedFuture, ThenResultRunsOnTheNamedExecutorAsDoLaterContinuations) {
+  manual_executor a, b;
+  weft::promise<int> p(a);
+  weft::shared_future<int> s = p.get_future().share();
+  auto g = s.then_result(b, [](weft::result<int> r) { return r.has_value() ? r.value() : -1; }).then([](int v) {
+    return v + 1;
+  });
+  auto h = s.then_result(b, [](weft::result<int> r) { return r.has_value(); });
+  p.set_value(4);
+  a.run_all();
+  EXPECT_FALSE(g.is_ready());
+  EXPECT_EQ(b.run_all(), 3u);  // both then_results and the then after one
+  EXPECT_EQ(g.get(), 5);
+  EXPECT_TRUE(h.get());
+  EXPECT_EQ(s.get(), 4);  // not consumed
+}
+
+TEST(SharedFuture, ThenResultOnAnExecutorSeesTheError) {
+  manual_executor a, b;
+  weft::promise<int> p(a);
+  weft::shared_future<int> s = p.get_future().share();
+  auto g = s.then_result(b, [](weft::result<int> r) { return r.has_value() ? std::string("value") : weft::describe(r.error()); });
+  p.set_exception(std::make_exception_ptr(std::runtime_error("shared error")));
+  a.run_all();
+  EXPECT_EQ(b.run_all(), 1u);
+  EXPECT_EQ(g.get(), "shared error");
+}
+
 TEST(SharedFuture, ThenSkipsFnOnErrorAndPropagates) {
   manual_executor ex;
   weft::promise<int> p(ex);

@@ -185,6 +185,15 @@ class shared_future {
     using R = decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()));
     return attach<detail::then_result_policy<T, typename std::decay<F>::type>, R>(*hub_->exec_, std::forward<F>(fn));
   }
+  /// As then_result(fn), but `fn` runs on `ex`, as do the returned future's
+  /// later continuations. Does not consume; copies may attach continuations
+  /// from any threads at once. Throws future_error(no_state) if invalid,
+  /// std::bad_alloc.
+  template <class F>
+  auto then_result(executor& ex, F&& fn) const -> future<typename detail::unwrap<decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()))>::type> {
+    using R = decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()));
+    return attach<detail::then_result_policy<T, typename std::decay<F>::type>, R>(ex, std::forward<F>(fn));
+  }
 
  private:
   friend class future<T>;

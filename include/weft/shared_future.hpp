@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -92,6 +94,8 @@ template <class T>
 void shared_value(state<T>& s, std::true_type) {
   s.value_or_throw();
 }
+
+struct shared_access;
 
 }  // namespace detail
 
@@ -197,6 +201,7 @@ class shared_future {
 
  private:
   friend class future<T>;
+  friend struct detail::shared_access;
   explicit shared_future(detail::shared_hub<T>* h) noexcept : hub_(h) {}
 
   template <class Policy, class R, class F>
@@ -213,6 +218,85 @@ class shared_future {
 
   detail::shared_hub<T>* hub_ = nullptr;
 };
+
+namespace detail {
+
+/// A state that receives a copy of a shared_future's outcome, for readers
+/// that take a state of their own per input and consume it (when_all and
+/// its kin): the shared_future stays valid and its hub keeps the outcome
+/// for every other copy. Made unlinked (shared_access::make_copy, the step
+/// that may throw), then linked to the hub (shared_access::link, which
+/// cannot), so a caller that fails in between frees it and leaves nothing
+/// behind. The copy is made on the thread that completes the hub, as the
+/// hub itself takes the outcome on; what the copy throws becomes its error.
+template <class T>
+class shared_copy final : public state<T>, public callback_node {
+  static_assert(std::is_void<T>::value || std::is_copy_constructible<T>::value,
+                "when_all, when_all_settled and when_any copy the value of a shared_future<T> input: "
+                "T must be copy-constructible (or pass the future<T> itself, which is moved from)");
+
+ public:
+  // Two references: the reader's, and the link the hub fires.
+  explicit shared_copy(executor* ex) noexcept : state<T>(ex, 2) {}
+
+  /// Frees a copy that was never linked. Never throws.
+  void discard() noexcept {
+    this->release();
+    this->release();
+  }
+
+  void fire(state_base* hub) noexcept override {
+    auto* h = static_cast<state<T>*>(hub);
+    if (h->failed()) {
+      this->set_error(h->error_ref());
+    } else {
+      std::exception_ptr error;
+      try {
+        this->set_value(static_cast<const typename state<T>::value_type&>(h->value_ref()));
+      } catch (...) {
+        error = std::current_exception();
+      }
+      // Published after the catch block, as producer::deliver does.
+      if (error) this->set_error(std::move(error));
+    }
+    h->release();
+    this->release();
+  }
+};
+
+struct shared_copy_discard {
+  template <class T>
+  void operator()(shared_copy<T>* c) const noexcept {
+    c->discard();
+  }
+};
+/// An unlinked shared_copy, freed unless linked.
+template <class T>
+using shared_copy_ptr = std::unique_ptr<shared_copy<T>, shared_copy_discard>;
+
+/// Private access to a shared_future's hub, for when_all and its kin.
+/// Like the shared_future's own members: any thread, on its own copy.
+struct shared_access {
+  /// A copy of `s`'s outcome to be; its continuations default to `s`'s
+  /// executor. `s` must be valid. Throws std::bad_alloc.
+  template <class T>
+  static shared_copy_ptr<T> make_copy(const shared_future<T>& s) {
+    return shared_copy_ptr<T>(new shared_copy<T>(s.hub_->exec_));
+  }
+  /// Links `c` to `s`'s hub, which fires it once the outcome is in (at
+  /// once if it is in), and returns the state that will hold the copy,
+  /// with the reference `c` held. Never throws.
+  template <class T>
+  static state<T>* link(const shared_future<T>& s, shared_copy_ptr<T> c) noexcept {
+    shared_copy<T>* copy = c.release();
+    s.hub_->add_ref();         // held by the copy until it has copied the outcome
+    s.hub_->mark_observed();   // the copy carries an error on
+    s.hub_->attach_shared(copy);
+    return copy;
+  }
+};
+
+}  // namespace detail
 
 template <class T>
 shared_future<T> future<T>::share() {

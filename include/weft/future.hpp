@@ -42,7 +42,8 @@ namespace detail {
 /// `t` (rounded up; at most a day, so that no step overflows steady_clock),
 /// and returns timeout only once Clock::now() has reached `t`. A clock that
 /// jumps or runs at another rate can make the wait longer, never shorter.
-/// Throws what Clock::now() throws.
+/// The caller holds a reference to `s`; its producer may complete it from
+/// any thread meanwhile. Throws what Clock::now() throws.
 template <class Clock, class Duration>
 std::future_status wait_until_on_clock(state_base& s, const std::chrono::time_point<Clock, Duration>& t) {
   using steady = std::chrono::steady_clock;
@@ -139,8 +140,8 @@ class future {
   /// timeout. It waits on steady_clock in steps and returns timeout only
   /// once Clock::now() has reached `t`, so a clock that jumps or runs at
   /// another rate can make the wait longer, never shorter. Does not consume
-  /// the future. Throws future_error(no_state) if invalid, and what
-  /// Clock::now() throws.
+  /// the future; like every member, one thread at a time per future object.
+  /// Throws future_error(no_state) if invalid, and what Clock::now() throws.
   template <class Clock, class Duration>
   std::future_status wait_until(const std::chrono::time_point<Clock, Duration>& t) const {
     detail::throw_if_no_state(state_);

@@ -137,7 +137,7 @@ class promise {
 };
 
 /// a.swap(b), for `using std::swap; swap(a, b);` as with std::promise.
-/// Never throws.
+/// Neither promise may be in use by another thread meanwhile. Never throws.
 template <class T>
 void swap(promise<T>& a, promise<T>& b) noexcept {
   a.swap(b);

@@ -264,6 +264,7 @@ class shared_copy final : public state<T>, public callback_node {
   }
 };
 
+/// Frees an unlinked shared_copy (shared_copy_ptr's deleter). Never throws.
 struct shared_copy_discard {
   template <class T>
   void operator()(shared_copy<T>* c) const noexcept {

@@ -135,6 +135,8 @@ struct tuple_policy : first_error_wins {
   }
 };
 
+/// True for the element types a range input may have: future<T>,
+/// shared_future<T>, const shared_future<T>.
 template <class F>
 struct is_future_or_shared : std::false_type {};
 template <class T>
@@ -143,6 +145,7 @@ template <class T>
 struct is_future_or_shared<shared_future<T>> : std::true_type {};
 template <class T>
 struct is_future_or_shared<const shared_future<T>> : std::true_type {};
+/// True for const future<T>, which when_all cannot consume.
 template <class E>
 struct is_const_future : std::false_type {};
 template <class T>
@@ -152,7 +155,8 @@ struct is_const_future<const future<T>> : std::true_type {};
 /// kept): a future<T> is consumed, its state becomes the input; a
 /// shared_future<T> is read, a shared_copy of its outcome becomes the
 /// input. Whatever may throw (std::bad_alloc) is done by the constructor,
-/// before any input is taken; take() never throws.
+/// before any input is taken; take() never throws. Used by the calling
+/// thread only.
 template <class E>
 struct range_inputs;
 template <class T>
@@ -214,6 +218,7 @@ future<typename Policy::out_t> gather(It first, It last) {
 template <class Range>
 using range_iterator_t = decltype(std::begin(std::declval<Range&>()));
 
+/// True if every B::value is (C++14 has no std::conjunction).
 template <class... B>
 struct all_of : std::true_type {};
 template <class B, class... Bs>
@@ -233,7 +238,8 @@ using consumable_arg =
                                      !std::is_same<typename std::decay<F>::type, future<arg_value_t<F>>>::value>;
 
 /// A variadic when_all argument made ready to be taken (see range_inputs):
-/// prepare_arg() may throw (std::bad_alloc), take() never does.
+/// prepare_arg() may throw (std::bad_alloc), take() never does. Used by
+/// the calling thread only.
 template <class T>
 struct future_arg {
   using value_type = T;
@@ -257,7 +263,8 @@ shared_arg<T> prepare_arg(const shared_future<T>& s) {
 }
 
 /// The variadic when_all over prepared arguments: allocating the fan-in,
-/// the last step that may throw, comes before any argument is taken.
+/// the last step that may throw (std::bad_alloc), comes before any
+/// argument is taken.
 template <class... Args>
 future<std::tuple<stored_t<typename Args::value_type>...>> gather_args(Args... args) {
   using policy = tuple_policy<typename Args::value_type...>;

@@ -236,8 +236,9 @@ class shared_copy final : public state<T>, public callback_node {
                 "T must be copy-constructible (or pass the future<T> itself, which is moved from)");
 
  public:
-  // Two references: the reader's, and the link the hub fires.
-  explicit shared_copy(executor* ex) noexcept : state<T>(ex, 2) {}
+  // Two references: the reader's, and the link the hub fires. `ex` as the
+  // states keep it (the hub's exec_).
+  explicit shared_copy(decltype(state_base::exec_) ex) noexcept : state<T>(ex, 2) {}
 
   /// Frees a copy that was never linked. Never throws.
   void discard() noexcept {

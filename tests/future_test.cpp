@@ -2,6 +2,7 @@
 // errors they raise; make_ready_future / make_exceptional_future.
 #include "weft/future.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "clocks.hpp"
 #include "error_capture.hpp"
 #include "executors.hpp"
 #include "sync.hpp"
@@ -22,6 +24,7 @@ namespace {
 
 using weft_test::error_capture;
 using weft_test::get_within;
+using weft_test::manual_clock;
 using weft_test::manual_executor;
 
 using weft_test::future_error_reason;
@@ -179,6 +182,60 @@ TEST(Future, WaitUntilAPastDeadlineReportsReadiness) {
   EXPECT_EQ(f.wait_until(past), std::future_status::timeout);
   p.set_value(1);
   EXPECT_EQ(f.wait_until(past), std::future_status::ready);
+}
+
+TEST(Future, WaitUntilTakesASystemClockDeadline) {
+  weft::promise<int> p(weft::inline_executor());
+  auto f = p.get_future();
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(20);
+  EXPECT_EQ(f.wait_until(deadline), std::future_status::timeout);
+  EXPECT_GE(std::chrono::system_clock::now(), deadline);  // never early by the caller's clock
+  const auto past = std::chrono::system_clock::now() - std::chrono::seconds(1);
+  EXPECT_EQ(f.wait_until(past), std::future_status::timeout);
+  p.set_value(1);
+  EXPECT_EQ(f.wait_until(past), std::future_status::ready);
+  EXPECT_EQ(f.get(), 1);
+}
+
+TEST(Future, WaitUntilOnASystemClockReturnsReadyWhenSetDuringTheWait) {
+  weft::promise<int> p(weft::inline_executor());
+  auto f = p.get_future();
+  weft_test::joining_thread producer([&] { p.set_value(12); });
+  // The farthest deadline there is: a step must not overflow steady_clock.
+  EXPECT_EQ(f.wait_until(std::chrono::system_clock::time_point::max()), std::future_status::ready);
+  EXPECT_EQ(f.get(), 12);
+  producer.join();
+}
+
+TEST(Future, WaitUntilFollowsTheCallersClockNotSteadyTime) {
+  weft::promise<int> p(weft::inline_executor());
+  auto f = p.get_future();
+  manual_clock::set(100);
+  std::atomic<bool> reached{false};
+  weft_test::joining_thread mover([&] {
+    // 5 ms are left by manual_clock, which stands still for ten times that
+    // in steady time, jumps back, and only then reaches the deadline.
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    manual_clock::set(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    reached = true;
+    manual_clock::set(105);
+  });
+  EXPECT_EQ(f.wait_until(manual_clock::at(105)), std::future_status::timeout);
+  EXPECT_TRUE(reached.load());  // it did not time out before manual_clock said so
+  mover.join();
+  p.set_value(2);
+  EXPECT_EQ(f.wait_until(manual_clock::at(0)), std::future_status::ready);
+}
+
+TEST(Future, WaitUntilOnAStandingClockReturnsReadyWhenSetDuringTheWait) {
+  weft::promise<int> p(weft::inline_executor());
+  auto f = p.get_future();
+  manual_clock::set(0);
+  weft_test::joining_thread producer([&] { p.set_value(13); });
+  EXPECT_EQ(f.wait_until(manual_clock::at(1)), std::future_status::ready);
+  EXPECT_EQ(f.get(), 13);
+  producer.join();
 }
 
 TEST(Future, WaitForReturnsReadyWhenSetDuringTheWait) {

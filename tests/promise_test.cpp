@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -312,6 +313,44 @@ TEST(Promise, MoveAssignmentBreaksThePromiseItReplaces) {
   EXPECT_THROW(old_future.get(), weft::broken_promise);
   p.set_value(5);
   EXPECT_EQ(new_future.get(), 5);
+}
+
+TEST(Promise, SwapExchangesTheStatesAndFlagsAndBreaksNothing) {
+  static_assert(noexcept(std::declval<weft::promise<int>&>().swap(std::declval<weft::promise<int>&>())),
+                "promise::swap must be noexcept, as std::promise::swap");
+  static_assert(noexcept(weft::swap(std::declval<weft::promise<int>&>(), std::declval<weft::promise<int>&>())),
+                "swap(promise&, promise&) must be noexcept");
+  weft::promise<int> p(weft::inline_executor());
+  weft::promise<int> q(weft::inline_executor());
+  auto f = p.get_future();  // p: retrieved
+  q.set_value(7);           // q: satisfied, not retrieved
+  p.swap(q);
+  EXPECT_FALSE(f.is_ready());  // swapping broke nothing
+  EXPECT_EQ(future_error_reason([&] { (void)q.get_future(); }), weft::future_errc::already_retrieved);
+  EXPECT_EQ(future_error_reason([&] { p.set_value(8); }), weft::future_errc::already_satisfied);
+  EXPECT_EQ(p.get_future().get(), 7);
+  q.set_value(1);  // q now holds f's state
+  EXPECT_EQ(f.get(), 1);
+}
+
+TEST(Promise, FreeSwapSwapsAndWorksWithAMovedFromPromise) {
+  weft::promise<int> p(weft::inline_executor());
+  weft::promise<int> gone(weft::inline_executor());
+  weft::promise<int> keep(std::move(gone));
+  auto f = p.get_future();
+  weft::swap(p, gone);  // p takes the empty side
+  EXPECT_FALSE(p.valid());
+  EXPECT_TRUE(gone.valid());
+  {
+    using std::swap;
+    swap(p, gone);  // found by ADL, as for std::promise
+  }
+  EXPECT_TRUE(p.valid());
+  EXPECT_FALSE(gone.valid());
+  p.swap(p);  // a self-swap changes nothing
+  p.set_value(3);
+  EXPECT_EQ(f.get(), 3);
+  keep.set_value(0);
 }
 
 TEST(Promise, SetExceptionRejectsANullPointerAndStaysUsable) {

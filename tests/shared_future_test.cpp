@@ -2,6 +2,7 @@
 #include "weft/shared_future.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -9,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "clocks.hpp"
 #include "error_capture.hpp"
 #include "executors.hpp"
 #include "sync.hpp"
@@ -21,6 +23,7 @@ namespace {
 
 using weft_test::error_capture;
 using weft_test::get_within;
+using weft_test::manual_clock;
 using weft_test::manual_executor;
 
 struct copy_counter {
@@ -144,6 +147,34 @@ TEST(SharedFuture, ThenResultSeesTheError) {
   EXPECT_EQ(g.get(), "shared error");
 }
 
+TEST(SharedFuture, ThenResultRunsOnTheNamedExecutorAsDoLaterContinuations) {
+  manual_executor a, b;
+  weft::promise<int> p(a);
+  weft::shared_future<int> s = p.get_future().share();
+  auto g = s.then_result(b, [](weft::result<int> r) { return r.has_value() ? r.value() : -1; }).then([](int v) {
+    return v + 1;
+  });
+  auto h = s.then_result(b, [](weft::result<int> r) { return r.has_value(); });
+  p.set_value(4);
+  a.run_all();
+  EXPECT_FALSE(g.is_ready());
+  EXPECT_EQ(b.run_all(), 3u);  // both then_results and the then after one
+  EXPECT_EQ(g.get(), 5);
+  EXPECT_TRUE(h.get());
+  EXPECT_EQ(s.get(), 4);  // not consumed
+}
+
+TEST(SharedFuture, ThenResultOnAnExecutorSeesTheError) {
+  manual_executor a, b;
+  weft::promise<int> p(a);
+  weft::shared_future<int> s = p.get_future().share();
+  auto g = s.then_result(b, [](weft::result<int> r) { return r.has_value() ? std::string("value") : weft::describe(r.error()); });
+  p.set_exception(std::make_exception_ptr(std::runtime_error("shared error")));
+  a.run_all();
+  EXPECT_EQ(b.run_all(), 1u);
+  EXPECT_EQ(g.get(), "shared error");
+}
+
 TEST(SharedFuture, ThenSkipsFnOnErrorAndPropagates) {
   manual_executor ex;
   weft::promise<int> p(ex);
@@ -163,6 +194,63 @@ TEST(SharedFuture, WaitForTimesOutThenSucceeds) {
   EXPECT_EQ(s.wait_for(std::chrono::milliseconds(-5)), std::future_status::timeout);
   p.set_value(1);
   EXPECT_EQ(s.wait_for(std::chrono::milliseconds(0)), std::future_status::ready);
+}
+
+TEST(SharedFuture, WaitUntilTakesASteadyOrASystemClockDeadline) {
+  weft::promise<int> p(weft::inline_executor());
+  weft::shared_future<int> s = p.get_future().share();
+  weft::shared_future<int> t = s;
+  EXPECT_EQ(s.wait_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(5)), std::future_status::timeout);
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(20);
+  EXPECT_EQ(t.wait_until(deadline), std::future_status::timeout);
+  EXPECT_GE(std::chrono::system_clock::now(), deadline);  // never early by the caller's clock
+  const auto past = std::chrono::system_clock::now() - std::chrono::seconds(1);
+  EXPECT_EQ(s.wait_until(past), std::future_status::timeout);
+  p.set_value(1);
+  EXPECT_EQ(s.wait_until(past), std::future_status::ready);
+  EXPECT_EQ(t.wait_until(std::chrono::steady_clock::now() - std::chrono::seconds(1)), std::future_status::ready);
+  EXPECT_EQ(s.get(), 1);  // not consumed
+}
+
+TEST(SharedFuture, WaitUntilFollowsTheCallersClockNotSteadyTime) {
+  weft::promise<int> p(weft::inline_executor());
+  weft::shared_future<int> s = p.get_future().share();
+  manual_clock::set(0);
+  std::atomic<bool> reached{false};
+  weft_test::joining_thread mover([&] {
+    // 5 ms are left by manual_clock, which stands still for ten times that.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reached = true;
+    manual_clock::set(5);
+  });
+  EXPECT_EQ(s.wait_until(manual_clock::at(5)), std::future_status::timeout);
+  EXPECT_TRUE(reached.load());  // it did not time out before manual_clock said so
+  mover.join();
+  p.set_value(2);
+  EXPECT_EQ(s.wait_until(manual_clock::at(0)), std::future_status::ready);
+}
+
+TEST(SharedFuture, WaitUntilOnAnyClockWakesEveryWaitingCopy) {
+  weft::promise<int> p(weft::inline_executor());
+  weft::shared_future<int> s = p.get_future().share();
+  manual_clock::set(0);
+  std::atomic<int> ready{0};
+  weft_test::latch started(4);
+  std::vector<weft_test::joining_thread> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.emplace_back([s, &ready, &started] {  // each thread waits on its own copy
+      started.count_down();
+      if (s.wait_until(manual_clock::at(1)) == std::future_status::ready) ready.fetch_add(1);
+    });
+  }
+  waiters.emplace_back([s, &ready, &started] {
+    started.count_down();
+    if (s.wait_until(std::chrono::system_clock::time_point::max()) == std::future_status::ready) ready.fetch_add(1);
+  });
+  ASSERT_TRUE(started.wait_within());
+  p.set_value(3);
+  for (auto& w : waiters) w.join();
+  EXPECT_EQ(ready.load(), 4);
 }
 
 TEST(SharedFuture, TimedOutWaitersDoNotLingerInTheWaiterList) {

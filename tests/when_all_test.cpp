@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -506,6 +508,271 @@ TEST(WhenAny, InputsRacingFromManyThreadsGiveExactlyOneWinner) {
     auto r = get_within(any);
     ASSERT_LT(r.first, 4u);
     EXPECT_EQ(r.second.value(), static_cast<int>(r.first));
+  }
+}
+
+// ---- shared_future inputs -----------------------------------------------------------
+// A shared_future input is read, not consumed: it contributes a copy of its
+// value (or its error) and it, and every other copy, stays readable.
+
+template <class T>
+std::vector<weft::shared_future<T>> shared_futures_of(std::vector<weft::promise<T>>& ps) {
+  std::vector<weft::shared_future<T>> ss;
+  for (auto& p : ps) ss.push_back(p.get_future().share());
+  return ss;
+}
+
+/// Counts its copies; copying throws while `fail_copies` is set.
+struct copy_probe {
+  static std::atomic<int> copies;
+  static std::atomic<bool> fail_copies;
+  int v = 0;
+  explicit copy_probe(int x) : v(x) {}
+  copy_probe(const copy_probe& o) : v(o.v) {
+    if (fail_copies.load()) throw std::length_error("copy refused");
+    copies.fetch_add(1);
+  }
+  copy_probe(copy_probe&&) noexcept = default;
+  copy_probe& operator=(const copy_probe&) = default;
+};
+std::atomic<int> copy_probe::copies{0};
+std::atomic<bool> copy_probe::fail_copies{false};
+
+TEST(WhenAllShared, OverAContainerGivesCopiesAndConsumesNothing) {
+  auto ps = make_promises<std::string>(3);
+  auto ss = shared_futures_of(ps);
+  const weft::shared_future<std::string> other = ss[1];
+  auto all = weft::when_all(ss);
+  ps[2].set_value("c");
+  ps[0].set_value("a");
+  EXPECT_FALSE(all.is_ready());
+  ps[1].set_value("b");
+  EXPECT_EQ(all.get(), (std::vector<std::string>{"a", "b", "c"}));
+  for (const auto& s : ss) EXPECT_TRUE(s.valid());
+  EXPECT_EQ(ss[0].get(), "a");
+  EXPECT_EQ(ss[2].get(), "c");
+  EXPECT_EQ(other.get(), "b");
+  EXPECT_EQ(weft::when_all(ss).get(), (std::vector<std::string>{"a", "b", "c"}));  // again, from ready inputs
+}
+
+TEST(WhenAllShared, CopiesTheValueOncePerInputAndLeavesTheSharedOneIntact) {
+  weft::promise<copy_probe> p(weft::inline_executor());
+  weft::shared_future<copy_probe> s = p.get_future().share();
+  std::vector<weft::shared_future<copy_probe>> ss{s, s};  // the same outcome twice
+  auto all = weft::when_all(ss.begin(), ss.end());
+  const int before = copy_probe::copies.load();
+  p.set_value(copy_probe(4));
+  auto v = all.get();
+  EXPECT_EQ(copy_probe::copies.load() - before, 2);  // one copy per input, moved from then on
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].v, 4);
+  EXPECT_EQ(v[1].v, 4);
+  EXPECT_EQ(s.get().v, 4);
+  EXPECT_NE(&v[0], &s.get());
+}
+
+TEST(WhenAllShared, AcceptsAConstContainerAndAnIteratorRange) {
+  auto ps = make_promises<int>(2);
+  const std::vector<weft::shared_future<int>> ss = shared_futures_of(ps);
+  std::list<weft::shared_future<int>> ls(ss.begin(), ss.end());
+  auto from_const = weft::when_all(ss);
+  auto from_list = weft::when_all(ls.begin(), ls.end());
+  ps[0].set_value(1);
+  ps[1].set_value(2);
+  EXPECT_EQ(from_const.get(), (std::vector<int>{1, 2}));
+  EXPECT_EQ(from_list.get(), (std::vector<int>{1, 2}));
+}
+
+TEST(WhenAllShared, FailsWithTheFirstErrorWhichEveryCopyStillSees) {
+  auto ps = make_promises<int>(2);
+  auto ss = shared_futures_of(ps);
+  auto all = weft::when_all(ss);
+  ps[1].set_exception(std::make_exception_ptr(std::out_of_range("shared failed")));
+  EXPECT_THROW(all.get(), std::out_of_range);
+  EXPECT_THROW(ss[1].get(), std::out_of_range);
+  ps[0].set_value(0);
+  EXPECT_EQ(ss[0].get(), 0);
+}
+
+TEST(WhenAllShared, AValueWhoseCopyThrowsFailsTheResultNotTheSharedFuture) {
+  weft::promise<copy_probe> p(weft::inline_executor());
+  weft::shared_future<copy_probe> s = p.get_future().share();
+  std::vector<weft::shared_future<copy_probe>> ss{s};
+  auto all = weft::when_all(ss);
+  copy_probe::fail_copies = true;
+  p.set_value(copy_probe(1));
+  copy_probe::fail_copies = false;
+  EXPECT_THROW(all.get(), std::length_error);
+  EXPECT_EQ(s.get().v, 1);
+}
+
+TEST(WhenAllShared, OfVoidGivesAFutureOfVoid) {
+  auto ps = make_promises<void>(2);
+  auto ss = shared_futures_of(ps);
+  weft::future<void> all = weft::when_all(ss);
+  ps[0].set_value();
+  EXPECT_FALSE(all.is_ready());
+  ps[1].set_value();
+  EXPECT_NO_THROW(all.get());
+  EXPECT_NO_THROW(ss[0].get());
+}
+
+TEST(WhenAllShared, EmptyRangesAreReadyAtOnce) {
+  const std::vector<weft::shared_future<int>> none;
+  EXPECT_TRUE(weft::when_all(none).get().empty());
+  EXPECT_TRUE(weft::when_all_settled(none).get().empty());
+  EXPECT_THROW(weft::when_any(none).get(), std::invalid_argument);
+}
+
+TEST(WhenAllShared, InvalidInputThrowsNoState) {
+  std::vector<weft::shared_future<int>> ss;
+  ss.push_back(weft::make_ready_future(1, weft::inline_executor()));
+  ss.emplace_back();
+  try {
+    (void)weft::when_all(ss);
+    FAIL() << "when_all did not throw";
+  } catch (const weft::future_error& e) {
+    EXPECT_EQ(e.reason(), weft::future_errc::no_state);
+  }
+  EXPECT_EQ(ss[0].get(), 1);
+}
+
+TEST(WhenAllShared, ContinuationsRunOnTheExecutorOfTheFirstInputsFuture) {
+  manual_executor ex;
+  weft::promise<int> a(ex), b(weft::inline_executor());
+  std::vector<weft::shared_future<int>> ss{a.get_future().share(), b.get_future().share()};
+  bool ran = false;
+  auto done = weft::when_all(ss).then([&](std::vector<int> v) {
+    ran = true;
+    return v.size();
+  });
+  a.set_value(1);
+  b.set_value(2);
+  EXPECT_FALSE(ran) << "ran on the thread that completed the last input";
+  ex.run_all();
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(done.get(), 2u);
+}
+
+TEST(WhenAllShared, ADroppedFailedResultIsReportedOnceAndTheSharedErrorNotAgain) {
+  error_capture errors;
+  {
+    auto ps = make_promises<int>(1);
+    auto ss = shared_futures_of(ps);
+    auto all = weft::when_all(ss);
+    ps[0].set_exception(error("gathered shared error"));
+  }
+  ASSERT_EQ(errors.count(), 1u);
+  EXPECT_EQ(errors.messages()[0], "gathered shared error");
+}
+
+TEST(WhenAllShared, VariadicMixesFuturesAndSharedFutures) {
+  weft::promise<int> a(weft::inline_executor());
+  weft::promise<std::string> b(weft::inline_executor());
+  weft::promise<void> c(weft::inline_executor());
+  weft::shared_future<std::string> sb = b.get_future().share();
+  const weft::shared_future<void> sc = c.get_future().share();
+  weft::shared_future<std::string> moved = sb;
+  auto all = weft::when_all(a.get_future(), sb, sc, std::move(moved));
+  using values = decltype(all.get());
+  static_assert(std::tuple_size<values>::value == 4, "one slot per argument, a placeholder for void");
+  static_assert(std::is_same<std::tuple_element<3, values>::type, std::string>::value, "a copy of the value");
+  b.set_value("b");
+  c.set_value();
+  EXPECT_FALSE(all.is_ready());
+  a.set_value(1);
+  auto t = all.get();
+  EXPECT_EQ(std::get<0>(t), 1);
+  EXPECT_EQ(std::get<1>(t), "b");
+  EXPECT_EQ(std::get<3>(t), "b");
+  EXPECT_EQ(sb.get(), "b");  // neither passed as it is...
+  EXPECT_TRUE(moved.valid());  // ...nor passed as an rvalue is consumed
+  EXPECT_NO_THROW(sc.get());
+}
+
+TEST(WhenAllShared, VariadicOfSharedFuturesOnlyAndItsErrors) {
+  weft::promise<int> a(weft::inline_executor());
+  weft::shared_future<int> s = a.get_future().share();
+  auto one = weft::when_all(s);
+  auto two = weft::when_all(s, s);
+  a.set_exception(error("shared failure"));
+  EXPECT_THROW(one.get(), std::runtime_error);
+  EXPECT_THROW(two.get(), std::runtime_error);
+  EXPECT_THROW(s.get(), std::runtime_error);
+}
+
+TEST(WhenAllShared, VariadicInvalidSharedInputThrowsNoStateAndConsumesNothing) {
+  weft::future<int> f = weft::make_ready_future(1, weft::inline_executor());
+  weft::shared_future<int> invalid;
+  EXPECT_THROW(weft::when_all(std::move(f), invalid), weft::future_error);
+  EXPECT_TRUE(f.valid());
+}
+
+TEST(WhenAllShared, SettledGivesEveryOutcomeAndReportsNothing) {
+  error_capture errors;
+  {
+    auto ps = make_promises<int>(3);
+    auto ss = shared_futures_of(ps);
+    auto all = weft::when_all_settled(ss);
+    ps[1].set_exception(error("middle"));
+    ps[2].set_value(2);
+    EXPECT_FALSE(all.is_ready());
+    ps[0].set_value(0);
+    auto rs = all.get();
+    ASSERT_EQ(rs.size(), 3u);
+    EXPECT_EQ(rs[0].value(), 0);
+    ASSERT_FALSE(rs[1].has_value());
+    EXPECT_EQ(weft::describe(rs[1].error()), "middle");
+    EXPECT_EQ(rs[2].value(), 2);
+    EXPECT_EQ(ss[2].get(), 2);
+    auto again = weft::when_all_settled(ss.begin(), ss.end());
+    EXPECT_EQ(again.get().size(), 3u);
+  }
+  EXPECT_EQ(errors.count(), 0u);
+}
+
+TEST(WhenAllShared, AnyGivesTheFirstToCompleteAndConsumesNothing) {
+  auto ps = make_promises<std::string>(2);
+  auto ss = shared_futures_of(ps);
+  auto any = weft::when_any(ss);
+  ps[1].set_value("second");
+  ASSERT_TRUE(any.is_ready());
+  auto r = any.get();
+  EXPECT_EQ(r.first, 1u);
+  EXPECT_EQ(r.second.value(), "second");
+  EXPECT_EQ(ss[1].get(), "second");
+  auto ready_wins = weft::when_any(ss.begin(), ss.end());
+  ASSERT_TRUE(ready_wins.is_ready());
+  EXPECT_EQ(ready_wins.get().first, 1u);
+  ps[0].set_value("first");  // a late input is dropped quietly
+  EXPECT_EQ(ss[0].get(), "first");
+}
+
+TEST_P(WhenAllOnPool, ManyGatheringsOfTheSameSharedFuturesWhileTheyComplete) {
+  weft::thread_pool pool(GetParam());
+  for (int round = 0; round < 50; ++round) {
+    std::vector<weft::shared_future<int>> ss;
+    for (int i = 0; i < 8; ++i) ss.push_back(weft::async(pool, [i] { return i; }).share());
+    std::vector<weft::future<std::vector<int>>> alls;
+    {
+      std::vector<weft_test::joining_thread> gatherers;
+      std::vector<weft::future<std::vector<int>>> per_thread[4];
+      const std::vector<std::vector<weft::shared_future<int>>> copies(4, ss);  // each thread reads its own
+      for (int t = 0; t < 4; ++t) {
+        gatherers.emplace_back([&copies, &per_thread, t] {
+          for (int k = 0; k < 4; ++k) per_thread[t].push_back(weft::when_all(copies[t]));
+        });
+      }
+      for (auto& g : gatherers) g.join();
+      for (auto& v : per_thread) {
+        for (auto& f : v) alls.push_back(std::move(f));
+      }
+    }
+    for (auto& all : alls) {
+      const auto v = get_within(all);
+      ASSERT_EQ(v.size(), 8u);
+      for (int i = 0; i < 8; ++i) ASSERT_EQ(v[i], i);
+    }
   }
 }
 

@@ -35,6 +35,31 @@ inline namespace v1 {
 template <class T>
 class shared_future;
 
+namespace detail {
+
+/// wait_until() on any clock, for future and shared_future: waits on
+/// steady_clock in steps, each as long as what `Clock` says is left until
+/// `t` (rounded up; at most a day, so that no step overflows steady_clock),
+/// and returns timeout only once Clock::now() has reached `t`. A clock that
+/// jumps or runs at another rate can make the wait longer, never shorter.
+/// The caller holds a reference to `s`; its producer may complete it from
+/// any thread meanwhile. Throws what Clock::now() throws.
+template <class Clock, class Duration>
+std::future_status wait_until_on_clock(state_base& s, const std::chrono::time_point<Clock, Duration>& t) {
+  using steady = std::chrono::steady_clock;
+  for (;;) {
+    if (s.ready()) return std::future_status::ready;
+    const auto now = Clock::now();
+    if (now >= t) return std::future_status::timeout;
+    const std::chrono::duration<double> left = t - now;
+    steady::duration step = std::chrono::hours(24);
+    if (left < step) step = std::chrono::duration_cast<steady::duration>(left) + steady::duration(1);
+    if (s.wait_until(steady::now() + step)) return std::future_status::ready;
+  }
+}
+
+}  // namespace detail
+
 /// The eventual result of an asynchronous operation: a T or an exception.
 ///
 /// Every member except valid() throws future_error(no_state) on an invalid
@@ -109,6 +134,18 @@ class future {
     detail::throw_if_no_state(state_);
     if (state_->ready() || state_->wait_until(t)) return std::future_status::ready;
     return std::future_status::timeout;
+  }
+  /// Waits until `t` at most on any clock (system_clock, a user's clock
+  /// meeting the Clock requirements), as std::future does; returns ready or
+  /// timeout. It waits on steady_clock in steps and returns timeout only
+  /// once Clock::now() has reached `t`, so a clock that jumps or runs at
+  /// another rate can make the wait longer, never shorter. Does not consume
+  /// the future; like every member, one thread at a time per future object.
+  /// Throws future_error(no_state) if invalid, and what Clock::now() throws.
+  template <class Clock, class Duration>
+  std::future_status wait_until(const std::chrono::time_point<Clock, Duration>& t) const {
+    detail::throw_if_no_state(state_);
+    return detail::wait_until_on_clock(*state_, t);
   }
 
   /// Runs `fn(value)` (or `fn()` for future<void>) on this future's

@@ -44,6 +44,11 @@ class promise {
     }
     return *this;
   }
+  /// Exchanges the shared states of *this and `o` (with them, whether each
+  /// future was retrieved and each promise satisfied), as
+  /// std::promise::swap; no future is broken. Neither promise may be in use by another thread
+  /// meanwhile. Never throws.
+  void swap(promise& o) noexcept { std::swap(state_, o.state_); }
   promise(const promise&) = delete;
   promise& operator=(const promise&) = delete;
 
@@ -128,6 +133,13 @@ class promise {
 
   detail::state<T>* state_;
 };
+
+/// a.swap(b), for `using std::swap; swap(a, b);` as with std::promise.
+/// Neither promise may be in use by another thread meanwhile. Never throws.
+template <class T>
+void swap(promise<T>& a, promise<T>& b) noexcept {
+  a.swap(b);
+}
 
 }  // namespace v1
 }  // namespace weft

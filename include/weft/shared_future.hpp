@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -93,6 +95,8 @@ void shared_value(state<T>& s, std::true_type) {
   s.value_or_throw();
 }
 
+struct shared_access;
+
 }  // namespace detail
 
 /// An outcome that any number of readers may wait on, get, or continue from.
@@ -139,13 +143,31 @@ class shared_future {
     detail::throw_if_no_state(hub_);
     if (!hub_->ready()) hub_->wait();
   }
-  /// Waits at most `d` (negative means zero).
+  /// Waits at most `d` (negative means zero); returns ready or timeout.
+  /// As future::wait_for: the same as wait_until(steady_clock::now() + d).
   template <class Rep, class Period>
   std::future_status wait_for(const std::chrono::duration<Rep, Period>& d) const {
+    return wait_until(std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
+  }
+  /// Waits until `t` at most; returns ready or timeout. Does not consume.
+  /// Any thread may wait on its own copy while others wait on theirs.
+  /// Throws future_error(no_state) if invalid.
+  std::future_status wait_until(std::chrono::steady_clock::time_point t) const {
     detail::throw_if_no_state(hub_);
-    const auto t = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
     if (hub_->ready() || hub_->wait_until(t)) return std::future_status::ready;
     return std::future_status::timeout;
+  }
+  /// Waits until `t` at most on any clock, as future::wait_until does: in
+  /// steps on steady_clock, returning timeout only once Clock::now() has
+  /// reached `t` (a clock that jumps or runs at another rate can make the
+  /// wait longer, never shorter). Does not consume. Any thread may wait on
+  /// its own copy while others wait on theirs. Throws
+  /// future_error(no_state) if invalid, and what Clock::now() throws.
+  template <class Clock, class Duration>
+  std::future_status wait_until(const std::chrono::time_point<Clock, Duration>& t) const {
+    detail::throw_if_no_state(hub_);
+    return detail::wait_until_on_clock(*hub_, t);
   }
 
   /// Runs `fn(copy of value)` on `ex` (default: the executor of the future
@@ -168,9 +190,19 @@ class shared_future {
     using R = decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()));
     return attach<detail::then_result_policy<T, typename std::decay<F>::type>, R>(hub_->exec_, std::forward<F>(fn));
   }
+  /// As then_result(fn), but `fn` runs on `ex`, as do the returned future's
+  /// later continuations. Does not consume; copies may attach continuations
+  /// from any threads at once. Throws future_error(no_state) if invalid,
+  /// std::bad_alloc.
+  template <class F>
+  auto then_result(executor& ex, F&& fn) const -> future<typename detail::unwrap<decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()))>::type> {
+    using R = decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()));
+    return attach<detail::then_result_policy<T, typename std::decay<F>::type>, R>(ex, std::forward<F>(fn));
+  }
 
  private:
   friend class future<T>;
+  friend struct detail::shared_access;
   explicit shared_future(detail::shared_hub<T>* h) noexcept : hub_(h) {}
 
   template <class Policy, class R, class F>
@@ -187,6 +219,87 @@ class shared_future {
 
   detail::shared_hub<T>* hub_ = nullptr;
 };
+
+namespace detail {
+
+/// A state that receives a copy of a shared_future's outcome, for readers
+/// that take a state of their own per input and consume it (when_all and
+/// its kin): the shared_future stays valid and its hub keeps the outcome
+/// for every other copy. Made unlinked (shared_access::make_copy, the step
+/// that may throw), then linked to the hub (shared_access::link, which
+/// cannot), so a caller that fails in between frees it and leaves nothing
+/// behind. The copy is made on the thread that completes the hub, as the
+/// hub itself takes the outcome on; what the copy throws becomes its error.
+template <class T>
+class shared_copy final : public state<T>, public callback_node {
+  static_assert(std::is_void<T>::value || std::is_copy_constructible<T>::value,
+                "when_all, when_all_settled and when_any copy the value of a shared_future<T> input: "
+                "T must be copy-constructible (or pass the future<T> itself, which is moved from)");
+
+ public:
+  // Two references: the reader's, and the link the hub fires. `ex` as the
+  // states keep it (the hub's exec_).
+  explicit shared_copy(decltype(state_base::exec_) ex) noexcept : state<T>(ex, 2) {}
+
+  /// Frees a copy that was never linked. Never throws.
+  void discard() noexcept {
+    this->release();
+    this->release();
+  }
+
+  void fire(state_base* hub) noexcept override {
+    auto* h = static_cast<state<T>*>(hub);
+    if (h->failed()) {
+      this->set_error(h->error_ref());
+    } else {
+      std::exception_ptr error;
+      try {
+        this->set_value(static_cast<const typename state<T>::value_type&>(h->value_ref()));
+      } catch (...) {
+        error = std::current_exception();
+      }
+      // Published after the catch block, as producer::deliver does.
+      if (error) this->set_error(std::move(error));
+    }
+    h->release();
+    this->release();
+  }
+};
+
+/// Frees an unlinked shared_copy (shared_copy_ptr's deleter). Never throws.
+struct shared_copy_discard {
+  template <class T>
+  void operator()(shared_copy<T>* c) const noexcept {
+    c->discard();
+  }
+};
+/// An unlinked shared_copy, freed unless linked.
+template <class T>
+using shared_copy_ptr = std::unique_ptr<shared_copy<T>, shared_copy_discard>;
+
+/// Private access to a shared_future's hub, for when_all and its kin.
+/// Like the shared_future's own members: any thread, on its own copy.
+struct shared_access {
+  /// A copy of `s`'s outcome to be; its continuations default to `s`'s
+  /// executor. `s` must be valid. Throws std::bad_alloc.
+  template <class T>
+  static shared_copy_ptr<T> make_copy(const shared_future<T>& s) {
+    return shared_copy_ptr<T>(new shared_copy<T>(s.hub_->exec_));
+  }
+  /// Links `c` to `s`'s hub, which fires it once the outcome is in (at
+  /// once if it is in), and returns the state that will hold the copy,
+  /// with the reference `c` held. Never throws.
+  template <class T>
+  static state<T>* link(const shared_future<T>& s, shared_copy_ptr<T> c) noexcept {
+    shared_copy<T>* copy = c.release();
+    s.hub_->add_ref();         // held by the copy until it has copied the outcome
+    s.hub_->mark_observed();   // the copy carries an error on
+    s.hub_->attach_shared(copy);
+    return copy;
+  }
+};
+
+}  // namespace detail
 
 template <class T>
 shared_future<T> future<T>::share() {

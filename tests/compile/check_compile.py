@@ -7,7 +7,9 @@
   must-fail:  a case of a source that must NOT compile. The same source
               without the case macro (the control) must compile first, and
               the failure must be an error on the line marked
-              `// must-fail: <CASE>`, so it fails for the reason we claim.
+              `// must-fail: <CASE>`, so it fails for the reason we claim
+              (or a static_assert in a header template instantiated from
+              that line, which compilers report where it is written).
   list:       every include/weft/*.hpp is in the install list (so a new
               header cannot silently miss installation and these checks).
   boundary:   no public header pulls in oneTBB (style.md, habit 2).
@@ -80,7 +82,11 @@ def check_must_fail(cxx, a):
         return 1
     name = re.escape(os.path.basename(a.source))
     at_line = re.compile(rf'{name}:{line}:(\d+:)? error:')
-    if not at_line.search(out):
+    # GCC: "<file>:<line>:<col>:   required from here"; clang: "<file>:<line>:<col>:
+    # note: in instantiation of ... requested here". Either, with --expect, pins
+    # a header's static_assert to the marked call.
+    from_line = re.compile(rf'{name}:{line}:(\d+:)?\s+(required from here|note: in instantiation of .* requested here)')
+    if not at_line.search(out) and not from_line.search(out):
         print(f'FAIL: the build failed, but not with an error at line {line} (the marked line)')
         return 1
     if a.expect and not re.search(a.expect, out):

@@ -39,30 +39,20 @@ class task_state final : public producer<Out> {
   void fire(state_base* inner) noexcept override { this->forward_from(inner); }
 
   /// The unique_task given to the executor (one pointer, stored inline).
-  struct run_task : abandonable_task {
-    explicit run_task(task_state* s) noexcept : self(s) {}
-    run_task(run_task&& o) noexcept : self(o.self) { o.self = nullptr; }
-    run_task(const run_task&) = delete;
-    run_task& operator=(const run_task&) = delete;
-    run_task& operator=(run_task&&) = delete;
-    ~run_task() {
-      if (self != nullptr) abandon(std::make_exception_ptr(broken_promise()));
-    }
-    void operator()() {
-      task_state* s = self;
-      self = nullptr;
+  struct run_task : owning_task<run_task, task_state> {
+    explicit run_task(task_state* s) noexcept : owning_task<run_task, task_state>(s) {}
+    run_task(run_task&&) noexcept = default;
+    ~run_task() { this->drop_if_held(); }
+    void run_now(task_state* s) {
       if (s->taken_by_waiter()) return;
       enter_task(this, s);
       s->run();
     }
-    void abandon(std::exception_ptr why) noexcept {
-      task_state* s = self;
-      self = nullptr;
+    void drop(task_state* s, std::exception_ptr why) noexcept {
       if (s->taken_by_waiter()) return;
       s->fn().~F();
       s->abandon_with(std::move(why));
     }
-    task_state* self;
   };
 
   bool try_run_inline(const void* pool) noexcept override {

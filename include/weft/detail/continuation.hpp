@@ -58,6 +58,40 @@ struct future_access {
   }
 };
 
+/// The scaffold of weft's own queued tasks (the unique_task given to an
+/// executor): move-only and one-shot, holding the state `S` it will
+/// produce. Running it calls Derived::run_now(s), dropping it (the executor
+/// refused it, was cancelled, or destroyed it unrun) calls
+/// Derived::drop(s, why); either way the handle is emptied first, so a
+/// state is run or dropped exactly once. Derived's destructor calls
+/// drop_if_held(): a task destroyed unrun breaks its state.
+template <class Derived, class S>
+struct owning_task : abandonable_task {
+  explicit owning_task(S* s) noexcept : self(s) {}
+  owning_task(owning_task&& o) noexcept : self(o.self) { o.self = nullptr; }
+  owning_task(const owning_task&) = delete;
+  owning_task& operator=(const owning_task&) = delete;
+  owning_task& operator=(owning_task&&) = delete;
+
+  void operator()() { derived().run_now(take()); }
+  void abandon(std::exception_ptr why) noexcept { derived().drop(take(), std::move(why)); }
+
+ protected:
+  ~owning_task() = default;
+  void drop_if_held() noexcept {
+    if (self != nullptr) abandon(std::make_exception_ptr(broken_promise()));
+  }
+
+ private:
+  Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+  S* take() noexcept {
+    S* s = self;
+    self = nullptr;
+    return s;
+  }
+  S* self;
+};
+
 /// A state whose producer is weft code: it stores what a callable returns,
 /// unwrapping a returned future. Holds one "producer" reference, dropped
 /// when the outcome is stored.
@@ -208,29 +242,19 @@ class continuation final : public producer<Out>, private input_source<In, Shared
   }
 
  private:
-  struct run_task : abandonable_task {
-    run_task(continuation* c, state_base* p) noexcept : self(c), parent(p) {}
-    run_task(run_task&& o) noexcept : self(o.self), parent(o.parent) { o.self = nullptr; }
-    run_task(const run_task&) = delete;
-    run_task& operator=(const run_task&) = delete;
-    run_task& operator=(run_task&&) = delete;
-    ~run_task() {
-      if (self != nullptr) abandon(std::make_exception_ptr(broken_promise()));
-    }
-    void operator()() {
-      continuation* c = self;
-      self = nullptr;
+  struct run_task : owning_task<run_task, continuation> {
+    run_task(continuation* c, state_base* p) noexcept : owning_task<run_task, continuation>(c), parent(p) {}
+    run_task(run_task&&) noexcept = default;
+    ~run_task() { this->drop_if_held(); }
+    void run_now(continuation* c) {
       enter_task(this, c);
       c->run(parent);
     }
-    void abandon(std::exception_ptr why) noexcept {
-      continuation* c = self;
-      self = nullptr;
+    void drop(continuation* c, std::exception_ptr why) noexcept {
       parent->release();
       c->policy().~Policy();
       c->abandon_with(std::move(why));
     }
-    continuation* self;
     state_base* parent;
   };
 

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "error_capture.hpp"
+#include "executors.hpp"
 #include "sync.hpp"
 #include "thread_name.hpp"
 #include "watchdog.hpp"
@@ -144,17 +145,12 @@ TEST(ThreadPool, CancelFailsQueuedTasksWithExecutorShutdownAndFinishesTheRunning
 
 TEST(ThreadPool, CancelResolvesContinuationsOfCancelledTasks) {
   weft::thread_pool pool(1);
-  weft_test::gate release;
-  weft_test::latch started(1);
-  pool.execute([&] {
-    started.count_down();
-    EXPECT_TRUE(release.wait_within());
-  });
-  ASSERT_TRUE(started.wait_within());
+  weft_test::occupied_worker busy(pool);
+  ASSERT_TRUE(busy.started());
   auto chain = weft::async(pool, [] { return 1; }).then([](int v) { return v + 1; }).then([](int v) { return v + 1; });
   weft_test::joining_thread canceller([&] { pool.shutdown(weft::shutdown_mode::cancel); });
   ASSERT_TRUE(weft_test::wait_until_true([&] { return pool.is_shutdown(); }));
-  release.open();
+  busy.release();
   canceller.join();
   ASSERT_TRUE(chain.is_ready());
   EXPECT_THROW(chain.get(), weft::executor_shutdown);
@@ -162,20 +158,15 @@ TEST(ThreadPool, CancelResolvesContinuationsOfCancelledTasks) {
 
 TEST(ThreadPool, StatsCountQueuedAndBusyTasks) {
   weft::thread_pool pool(1);
-  weft_test::gate release;
-  weft_test::latch started(1);
-  pool.execute([&] {
-    started.count_down();
-    EXPECT_TRUE(release.wait_within());
-  });
-  ASSERT_TRUE(started.wait_within());
+  weft_test::occupied_worker busy(pool);
+  ASSERT_TRUE(busy.started());
   for (int i = 0; i < 3; ++i) pool.execute([] {});
   const weft::pool_stats during = pool.stats();
   EXPECT_EQ(during.submitted, 4u);
   EXPECT_EQ(during.busy, 1u);
   EXPECT_EQ(during.queued, 3u);
   EXPECT_EQ(during.completed, 0u);
-  release.open();
+  busy.release();
   pool.shutdown();
   const weft::pool_stats after = pool.stats();
   EXPECT_EQ(after.submitted, 4u);
@@ -186,17 +177,12 @@ TEST(ThreadPool, StatsCountQueuedAndBusyTasks) {
 
 TEST(ThreadPool, StatsCountTasksDroppedByCancelAsCompleted) {
   weft::thread_pool pool(1);
-  weft_test::gate release;
-  weft_test::latch started(1);
-  pool.execute([&] {
-    started.count_down();
-    EXPECT_TRUE(release.wait_within());
-  });
-  ASSERT_TRUE(started.wait_within());
+  weft_test::occupied_worker busy(pool);
+  ASSERT_TRUE(busy.started());
   for (int i = 0; i < 5; ++i) pool.execute([] {});
   weft_test::joining_thread canceller([&] { pool.shutdown(weft::shutdown_mode::cancel); });
   ASSERT_TRUE(weft_test::wait_until_true([&] { return pool.is_shutdown(); }));
-  release.open();
+  busy.release();
   canceller.join();
   const weft::pool_stats s = pool.stats();
   EXPECT_EQ(s.submitted, 6u);
@@ -238,17 +224,12 @@ TEST(ThreadPool, SubmissionsFromAWorkerDuringADrainAreRun) {
 
 TEST(ThreadPool, OutsideSubmissionsDuringADrainAreRefused) {
   weft::thread_pool pool(1);
-  weft_test::gate release;
-  weft_test::latch started(1);
-  pool.execute([&] {
-    started.count_down();
-    EXPECT_TRUE(release.wait_within());
-  });
-  ASSERT_TRUE(started.wait_within());
+  weft_test::occupied_worker busy(pool);
+  ASSERT_TRUE(busy.started());
   weft_test::joining_thread drainer([&] { pool.shutdown(); });
   ASSERT_TRUE(weft_test::wait_until_true([&] { return pool.is_shutdown(); }));
   EXPECT_THROW(pool.execute([] {}), weft::executor_shutdown);
-  release.open();
+  busy.release();
 }
 
 class ThreadPoolSized : public ::testing::TestWithParam<std::size_t> {};
@@ -347,13 +328,8 @@ TEST(ThreadPool, TasksSpawnedByOutsideTasksRunWhileOutsideTasksKeepComing) {
   // queue to drain (outside tasks are run in turns of a few dozen).
   constexpr int queued = 10000;
   weft::thread_pool pool(1);
-  weft_test::latch holder_started(1);
-  weft_test::gate release;
-  pool.execute([&] {
-    holder_started.count_down();
-    release.wait_within();
-  });
-  ASSERT_TRUE(holder_started.wait_within());
+  weft_test::occupied_worker busy(pool);
+  ASSERT_TRUE(busy.started());
   std::atomic<int> outside_ran{0};
   std::atomic<int> ran_before_spawned{-1};
   pool.execute([&pool, &outside_ran, &ran_before_spawned] {
@@ -362,7 +338,7 @@ TEST(ThreadPool, TasksSpawnedByOutsideTasksRunWhileOutsideTasksKeepComing) {
   std::vector<weft::future<void>> rest;
   rest.reserve(queued);
   for (int i = 0; i < queued; ++i) rest.push_back(weft::async(pool, [&outside_ran] { outside_ran.fetch_add(1); }));
-  release.open();
+  busy.release();
   for (auto& f : rest) get_within(f);
   pool.shutdown();
   ASSERT_GE(ran_before_spawned.load(), 0);

@@ -11,10 +11,14 @@
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <utility>
 
+#include <gtest/gtest.h>
+
+#include "sync.hpp"
 #include "weft/errors.hpp"
 #include "weft/executor.hpp"
 
@@ -113,6 +117,40 @@ class counting_executor final : public weft::executor {
  private:
   weft::executor& inner_;
   std::atomic<std::size_t> count_{0};
+};
+
+/// Keeps one worker of `ex` busy with a task that waits until release():
+/// on a one-worker pool, what is submitted meanwhile queues behind it. The
+/// constructor returns once the task runs (and fails the test if it does
+/// not within the bound); the destructor releases it, so a failed
+/// assertion cannot leave the pool blocked.
+class occupied_worker {
+ public:
+  explicit occupied_worker(weft::executor& ex) : s_(std::make_shared<shared>()) {
+    std::shared_ptr<shared> s = s_;  // the task may outlive this object
+    ex.execute([s] {
+      s->started.count_down();
+      EXPECT_TRUE(s->release.wait_within()) << "occupied_worker: never released";
+    });
+    started_ok_ = s_->started.wait_within();
+    EXPECT_TRUE(started_ok_) << "occupied_worker: the task did not start";
+  }
+  occupied_worker(const occupied_worker&) = delete;
+  occupied_worker& operator=(const occupied_worker&) = delete;
+  ~occupied_worker() { release(); }
+
+  /// True if the occupying task started in time.
+  bool started() const noexcept { return started_ok_; }
+  /// Lets the occupying task return. Idempotent.
+  void release() { s_->release.open(); }
+
+ private:
+  struct shared {
+    latch started{1};
+    gate release;
+  };
+  std::shared_ptr<shared> s_;
+  bool started_ok_ = false;
 };
 
 }  // namespace weft_test

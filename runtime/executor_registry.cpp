@@ -113,12 +113,12 @@ void executor_registry::mark_immortal(executor& ex) noexcept {
   ex.registration_ = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&ex)) | 1u;
 }
 
-void execute_registered(std::uint64_t bits, unique_task&& task) {
+void execute_registered(std::uint64_t bits, unique_task&& task, bool defer) {
   if (bits == 0) {
     task.abandon(std::make_exception_ptr(std::invalid_argument("weft: no executor to run the task on")));
     throw std::invalid_argument("weft: no executor to run the task on");
   }
-  if (execute_on_own_pool(bits, task)) return;
+  if (execute_on_own_pool(bits, task, defer)) return;
   slot& s = slot_at(index_of(bits));
   // seq_cst, both: see the header (retire() stores the generation, then
   // loads the count; we add to the count, then load the generation).
@@ -131,7 +131,12 @@ void execute_registered(std::uint64_t bits, unique_task&& task) {
   if (s.generation.load(std::memory_order_seq_cst) != generation_of(bits)) refuse_destroyed(task);
   // Relaxed: the target was stored before the registration was handed out,
   // which happens-before this call (through the state that carried it).
-  s.target.load(std::memory_order_relaxed)->execute(std::move(task));
+  executor* target = s.target.load(std::memory_order_relaxed);
+  if (defer) {
+    target->defer(std::move(task));
+  } else {
+    target->execute(std::move(task));
+  }
 }
 
 executor& executor_ref::get() const {

@@ -46,8 +46,9 @@ struct executor_registry {
 
 /// A weft pool's hook into execute_registered(): if the calling thread is a
 /// worker of the pool registered as `registration`, submits `task` to it
-/// directly and returns true. Defined by the pool (runtime/thread_pool.cpp).
-bool execute_on_own_pool(std::uint64_t registration, unique_task& task);
+/// directly (executes or defers it) and returns true. Defined by the pool
+/// (runtime/thread_pool.cpp).
+bool execute_on_own_pool(std::uint64_t registration, unique_task& task, bool defer);
 
 }  // namespace detail
 }  // namespace v1

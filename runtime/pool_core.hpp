@@ -267,14 +267,20 @@ class pool_core final : public worker {
   // Throws std::bad_alloc. (runtime/pool_wait.cpp)
   void resume_in_arena(void* suspend_point);
 
-  void execute(unique_task task) {
+  // execute() (defer false) and defer() (true) of the facade. A deferred
+  // task from one of this pool's workers is held (see hold()): weft defers
+  // only from the completion of the task the pool started on this worker.
+  void submit(unique_task& task, bool defer) {
     if (!task) throw std::invalid_argument("weft::thread_pool::execute: the task argument is empty");
     const detail::thread_context* ctx = detail::this_thread_context();
     if (ctx->pool == this) {
       // During a drain, tasks of the pool still run and may continue: accept.
       if (closed.load(std::memory_order_acquire)) refuse(task);
       slot& mine = my_slot();
-      if (ctx->at_end) {
+      // Only a task that returns to the dispatch loop may hold (run() set
+      // direct_task): a nested one returns to its waiter's code, and a
+      // task held there could wait indefinitely.
+      if (defer && ctx->direct_task != nullptr) {
         hold(mine, task);
         if (!task) return;
       } else {
@@ -314,7 +320,7 @@ class pool_core final : public worker {
   // several continuations) takes the held place and the first goes to the
   // deque (left in `task`): the newest runs first, as from the deque. The
   // held task counts as submitted from now on. Each thread holds for its
-  // own pool only (at_end implies pool == this on this stack).
+  // own pool only.
   void hold(slot& mine, unique_task& task) noexcept {
     bump(mine, &slot::submitted, std::memory_order_relaxed);
     detail::held_task& h = detail::this_thread_held();

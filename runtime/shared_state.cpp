@@ -116,26 +116,21 @@ class parking_waiter final : public callback_node {
 void enter_task(const void* task, const state_base* producer) noexcept {
   thread_context* ctx = this_thread_context();
   if (ctx->direct_task == task) ctx->direct_producer = producer;
-  // From here the task's own code runs: nothing it submits is held, also
-  // when it runs nested in the end of another task (an inline executor's
-  // or a user's executor's task fired from there).
-  ctx->at_end = false;
 }
 
-void state_base::fire_at_end() noexcept {
-  bool direct;
-  {
-    const context_scope<bool> scope(&thread_context::at_end);
-    // Only the end of the task the pool started: a weft task nested inside
-    // user code (an inline executor inside a pool task) ends while that
-    // code goes on.
-    direct = scope.context()->direct_producer == this;
-    scope.context()->at_end = direct;
+void state_base::fire_task_end() noexcept {
+  thread_context* ctx = this_thread_context();
+  // Only the end of the task the pool started: a weft task nested inside
+  // user code (an inline executor inside a pool task) ends while that code
+  // goes on, and what it fires is executed as usual.
+  if (ctx->direct_producer != this) {
     callback_->fire(this);
-  }  // restored on whichever worker the callback returned (it may have waited)
+    return;
+  }
   // A state completes once; another one allocated at its address later in
   // this task (by code in the completion) must not count as its end.
-  if (direct) this_thread_context()->direct_producer = nullptr;
+  ctx->direct_producer = nullptr;
+  callback_->fire_deferrable(this);
 }
 
 void state_base::wait() {

@@ -56,11 +56,11 @@ struct thread_context {
   // address) if a continuation its end submits may be held for this
   // worker (see held_task): only a task that returns to the dispatch loop,
   // not one nested in a wait nor an inbox drainer's. Then the state that
-  // task produces, once it has said so (enter_task()), and whether weft is
-  // completing that state now (fire_at_end()): the one moment to hold.
+  // task produces, once it has said so (enter_task()): its completion
+  // (state_base::fire_task_end()) defers its continuations, the one
+  // moment a pool holds.
   const void* direct_task = nullptr;
   const void* direct_producer = nullptr;
-  bool at_end = false;
 };
 
 thread_context* this_thread_context() noexcept;

@@ -156,7 +156,9 @@ thread_pool::~thread_pool() {
   impl_->shutdown(shutdown_mode::drain);
 }
 
-void thread_pool::execute(unique_task task) { impl_->execute(std::move(task)); }
+void thread_pool::execute(unique_task task) { impl_->submit(task, false); }
+
+void thread_pool::defer(unique_task task) { impl_->submit(task, true); }
 
 void thread_pool::shutdown(shutdown_mode mode) { impl_->shutdown(mode); }
 
@@ -175,10 +177,10 @@ service_registry& thread_pool::services() noexcept { return impl_->services; }
 
 namespace detail {
 
-bool execute_on_own_pool(std::uint64_t registration, unique_task& task) {
+bool execute_on_own_pool(std::uint64_t registration, unique_task& task, bool defer) {
   pool_core* pool = current_pool();
   if (pool == nullptr || pool->registration != registration) return false;
-  pool->execute(std::move(task));
+  pool->submit(task, defer);
   return true;
 }
 

@@ -40,6 +40,8 @@ class executor_ref {
   /// with executor_shutdown ("the executor was destroyed") and throws that.
   /// Otherwise as executor::execute(). Never touches a destroyed executor.
   void execute(unique_task task) const;
+  /// As execute(), through executor::defer().
+  void defer(unique_task task) const;
 
   /// The executor itself. Throws executor_shutdown if it was destroyed.
   executor& get() const;
@@ -87,6 +89,14 @@ class executor {
   /// Schedules `task` to run. See the class comment for the contract.
   virtual void execute(unique_task task) = 0;
 
+  /// Schedules `task`, a continuation of the task now returning on the
+  /// calling thread: the executor may run it next on this thread, once
+  /// that task has returned, rather than queue it where others take it
+  /// first (asio's defer against post; oneTBB's task bypass). weft calls it
+  /// only from the completion of a task a pool started, never from user
+  /// code. The default calls execute(). Same contract as execute().
+  virtual void defer(unique_task task) { execute(std::move(task)); }
+
  protected:
   /// Registers the executor. Throws std::bad_alloc, std::length_error past
   /// 2^31 executors alive at once.
@@ -114,15 +124,24 @@ namespace detail {
 inline executor_ref::executor_ref(executor* ex) noexcept : bits_(ex != nullptr ? ex->registration_ : 0) {}
 inline executor_ref::executor_ref(executor& ex) noexcept : bits_(ex.registration_) {}
 
-/// executor_ref::execute() for a registered (not immortal) executor.
-void execute_registered(std::uint64_t registration, unique_task&& task);
+/// executor_ref::execute() and defer() for a registered (not immortal)
+/// executor.
+void execute_registered(std::uint64_t registration, unique_task&& task, bool defer);
 
 inline void executor_ref::execute(unique_task task) const {
   if ((bits_ & 1u) != 0) {
     reinterpret_cast<executor*>(static_cast<std::uintptr_t>(bits_ & ~std::uint64_t{1}))->execute(std::move(task));
     return;
   }
-  execute_registered(bits_, std::move(task));
+  execute_registered(bits_, std::move(task), false);
+}
+
+inline void executor_ref::defer(unique_task task) const {
+  if ((bits_ & 1u) != 0) {
+    reinterpret_cast<executor*>(static_cast<std::uintptr_t>(bits_ & ~std::uint64_t{1}))->defer(std::move(task));
+    return;
+  }
+  execute_registered(bits_, std::move(task), true);
 }
 
 }  // namespace detail

@@ -53,22 +53,10 @@ class shared_hub final : public state<T>, public callback_node {
     cb->fire(this);
   }
 
-  void fire(state_base* parent) noexcept override {
-    auto* p = static_cast<state<T>*>(parent);
-    try {
-      p->forward_to(*this);
-    } catch (...) {
-      this->set_error(std::current_exception());
-    }
-    p->release();
-    std::vector<callback_node*> ready_list;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ready_list.swap(pending_);
-    }
-    for (callback_node* cb : ready_list) cb->fire(this);
-    this->release();
-  }
+  void fire(state_base* parent) noexcept override { take_over(parent, false); }
+  // The parent's task is returning: so is, in effect, this hub's, and its
+  // continuations may be deferred too.
+  void fire_deferrable(state_base* parent) noexcept override { take_over(parent, true); }
 
  protected:
   void attach_waiter(callback_node* w) noexcept override { attach_shared(w); }
@@ -82,6 +70,30 @@ class shared_hub final : public state<T>, public callback_node {
   void after_wait() noexcept override {}
 
  private:
+  void take_over(state_base* parent, bool deferrable) noexcept {
+    auto* p = static_cast<state<T>*>(parent);
+    try {
+      p->forward_to(*this);
+    } catch (...) {
+      this->set_error(std::current_exception());
+    }
+    p->release();
+    std::vector<callback_node*> ready_list;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_list.swap(pending_);
+    }
+    for (callback_node* cb : ready_list) {
+      if (deferrable) {
+        cb->fire_deferrable(this);
+      } else {
+        cb->fire(this);
+      }
+    }
+    this->release();
+  }
+
+
   std::mutex mutex_;
   std::vector<callback_node*> pending_;
 };

@@ -85,6 +85,12 @@ class thread_pool final : public executor {
   /// goes to report_unhandled_error().
   void execute(unique_task task) override;
 
+  /// As execute(); called by one of this pool's workers as the task it
+  /// runs returns (weft does so for a continuation of that task's
+  /// outcome), the worker runs `task` next instead of pushing it to its
+  /// deque (see the header comment).
+  void defer(unique_task task) override;
+
   /// Stops accepting work, then drains or cancels what is queued, and waits
   /// until no task of the pool runs. After it returns, every future whose
   /// task was accepted is resolved. Idempotent; a second call with `cancel`

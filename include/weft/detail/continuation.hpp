@@ -118,9 +118,9 @@ class producer : public state<Out>, public callback_node {
   }
 
   /// Stores `e` and drops the producer reference; for the last act of the
-  /// producer's task (see complete_at_end()). Never throws.
+  /// producer's task (see complete_task()). Never throws.
   void fail(std::exception_ptr e) noexcept {
-    this->set_error_at_end(std::move(e));
+    this->set_error_from_task(std::move(e));
     this->release();
   }
 
@@ -183,7 +183,7 @@ class producer : public state<Out>, public callback_node {
   template <class G>
   void deliver_impl(G&& g, std::integral_constant<int, 0>) {
     std::forward<G>(g)();
-    this->set_value_at_end();
+    this->set_value_from_task();
     this->release();
   }
   template <class G>
@@ -196,7 +196,7 @@ class producer : public state<Out>, public callback_node {
   }
   template <class G>
   void deliver_impl(G&& g, std::integral_constant<int, 2>) {
-    this->set_value_at_end(std::forward<G>(g)());
+    this->set_value_from_task(std::forward<G>(g)());
     this->release();
   }
 };
@@ -228,20 +228,31 @@ class continuation final : public producer<Out>, private input_source<In, Shared
     ::new (static_cast<void*>(&policy_)) Policy(std::move(policy));
   }
 
-  void fire(state_base* parent) noexcept override {
+  void fire(state_base* parent) noexcept override { schedule(parent, false); }
+  void fire_deferrable(state_base* parent) noexcept override { schedule(parent, true); }
+
+ private:
+  // Hands this continuation's task to its executor: defer()red when the
+  // parent was completed by the task now returning on this thread, so a
+  // pool may run it next here; execute()d otherwise.
+  void schedule(state_base* parent, bool deferrable) noexcept {
     if (this->is_forwarding()) {
       this->forward_from(parent);
       return;
     }
     try {
-      source::run_on(parent).execute(unique_task(run_task(this, parent)));
+      const executor_ref ex = source::run_on(parent);
+      if (deferrable) {
+        ex.defer(unique_task(run_task(this, parent)));
+      } else {
+        ex.execute(unique_task(run_task(this, parent)));
+      }
     } catch (...) {
       // The executor refused the task; run_task has already resolved this
       // continuation (abandon, or broken_promise when it was dropped).
     }
   }
 
- private:
   struct run_task : owning_task<run_task, continuation> {
     run_task(continuation* c, state_base* p) noexcept : owning_task<run_task, continuation>(c), parent(p) {}
     run_task(run_task&&) noexcept = default;

@@ -40,12 +40,16 @@ namespace detail {
 
 class state_base;
 
-/// Something to notify when a state becomes ready. fire() is called exactly
-/// once per attach, on the thread that completed the second transition, with
-/// no lock held. It must not throw.
+/// Something to notify when a state becomes ready. fire() (or
+/// fire_deferrable()) is called exactly once per attach, on the thread that
+/// completed the second transition, with no lock held. It must not throw.
 class callback_node {
  public:
   virtual void fire(state_base* ready) noexcept = 0;
+  /// fire(), when the state was completed by the task now returning on this
+  /// thread (see state_base::complete_task()): a continuation may hand
+  /// itself to its executor with executor::defer() instead of execute().
+  virtual void fire_deferrable(state_base* ready) noexcept { fire(ready); }
 
  protected:
   callback_node() = default;
@@ -101,16 +105,17 @@ class state_base {
     if ((old & has_callback) != 0) callback_->fire(this);
   }
 
-  /// complete(), for weft's own producers once the task that produced the
-  /// outcome has returned from user code: a continuation this fires onto
-  /// the pool the task runs on may then run next on the same worker, as if
-  /// the task had returned it (oneTBB's task bypass), instead of going
-  /// through the worker's deque. It still runs on its executor, after the
-  /// current task; only the trip through the deque is saved. Never throws.
-  void complete_at_end(bool error) noexcept {
+  /// complete(), by weft's own producers as the last act of the task that
+  /// produced the outcome, once its user code has returned. If a pool
+  /// started that very task (enter_task()), the continuation this fires is
+  /// deferred, not executed (callback_node::fire_deferrable(),
+  /// executor::defer()): its pool may run it next on this worker, as
+  /// oneTBB runs the task a task returns, instead of through the deque. It
+  /// still runs on its executor, after the current task. Never throws.
+  void complete_task(bool error) noexcept {
     const std::uint32_t old =
         state_.fetch_or(has_result | (error ? has_error : 0u), std::memory_order_acq_rel);
-    if ((old & has_callback) != 0) fire_at_end();
+    if ((old & has_callback) != 0) fire_task_end();
   }
   /// Consumer: attaches `cb` (one at a time); a continuation also marks the
   /// outcome observed, a waiter does not. Fires `cb` right away if the
@@ -171,9 +176,9 @@ class state_base {
   state_base(executor_ref ex, std::uint32_t refs) noexcept : exec_(ex), refs_(refs), state_(0) {}
   virtual ~state_base();
 
-  // Fires the callback with the calling stack marked as ending its task
-  // (thread_context::at_end). Out of line: the mark is the runtime's.
-  void fire_at_end() noexcept;
+  // Fires the callback, deferrable if this state is the one produced by the
+  // task a pool started on this thread (out of line: the runtime records it).
+  void fire_task_end() noexcept;
   // A waiter's slot. The shared_future hub keeps a list instead of one slot.
   virtual void attach_waiter(callback_node* w) noexcept;
   virtual bool detach_waiter(callback_node* w) noexcept;  // true if it will not fire
@@ -219,15 +224,16 @@ class state : public state_base {
     error_ = std::move(e);
     complete(true);
   }
-  /// As set_value() and set_error(), through complete_at_end().
+  /// As set_value() and set_error(), through complete_task(): for the
+  /// last act of the task that produced the outcome.
   template <class... A>
-  void set_value_at_end(A&&... a) {
+  void set_value_from_task(A&&... a) {
     ::new (static_cast<void*>(&value_)) value_type(std::forward<A>(a)...);
-    complete_at_end(false);
+    complete_task(false);
   }
-  void set_error_at_end(std::exception_ptr e) noexcept {
+  void set_error_from_task(std::exception_ptr e) noexcept {
     error_ = std::move(e);
-    complete_at_end(true);
+    complete_task(true);
   }
   /// Moves the result into `other` (for unwrapping and sharing).
   void forward_to(state<T>& other) {
@@ -313,7 +319,7 @@ bool arrival_must_wait() noexcept;
 /// Called by weft's own task types (`task`, stored inline in a unique_task)
 /// as they start the code behind `producer`: if a pool started this very
 /// task, `producer`'s completion at the task's end may have its pool
-/// continuation held for the worker (see complete_at_end()); a task run
+/// continuation deferred (see complete_task()); a task run
 /// nested inside other code (an inline or user executor) never does.
 /// Never throws.
 void enter_task(const void* task, const state_base* producer) noexcept;

@@ -1,7 +1,7 @@
 // What the runtime needs to know about ThreadSanitizer: whether it is on,
 // and how to tell it about happens-before edges that oneTBB provides but
 // TSan cannot see (Debian's oneTBB is not instrumented, and its fences are
-// not modelled; see design.md, "ThreadSanitizer and oneTBB").
+// not modelled; see docs/testing.md, "ThreadSanitizer and oneTBB").
 #ifndef WEFT_RUNTIME_SANITIZERS_HPP
 #define WEFT_RUNTIME_SANITIZERS_HPP
 

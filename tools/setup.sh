@@ -12,7 +12,7 @@ packages=(
   g++                                          # the default compiler (and ASan/UBSan)
   clang libclang-rt-14-dev                     # the ThreadSanitizer build (clang 14 + its runtime)
   libtbb-dev                                   # the work-stealing scheduler
-  libboost-thread-dev libboost-chrono-dev      # blocking pool, interop, boost::optional
+  libboost-thread-dev libboost-chrono-dev      # blocking pool threads, interop.hpp; chrono for tests' and tour's sleeps
   libgtest-dev libgmock-dev                    # tests
   libbenchmark-dev                             # tools/bench
 )

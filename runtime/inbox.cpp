@@ -87,7 +87,7 @@ void pool_core::drain_inbox() noexcept {
       lingered = false;
       ++ran;
       run(task, started_by::drainer);
-      // A task that blocked resigned this drainer (resign_inbox_duty), and
+      // A task that blocked resigned this drainer (resign()), and
       // another took over; this one may be on another worker by now.
       if (duty.resigned) break;
     }

@@ -1,4 +1,4 @@
-// Promise 4: a blocking get() on a pool worker does not starve the pool.
+// No deadlock from waiting: a blocking get() on a pool worker does not starve the pool.
 // The blocked worker helps (runs other tasks of the pool until the outcome
 // is in), so tasks waiting on work queued behind them complete, whether that
 // work was submitted from a worker (local deque) or from outside (the
@@ -86,7 +86,7 @@ TEST_P(Deadlock, MoreBlockedTasksThanTheSuspensionBudgetComplete) {
 // commit. Past the suspension budget (256 tasks) a blocked worker helps,
 // and each helped task that blocks nests one more wait on the same worker
 // stack; on a one-worker pool about 4,700 nested waits overflow it (seen
-// in tbb::task_group's constructor in state_base::wait). Promise 4 has no
+// in tbb::task_group's constructor in state_base::wait). The no-deadlock promise has no
 // size limit, so this is kept as the case a fix must pass.
 TEST(Deadlock, DISABLED_TwentyThousandTasksBlockedOnOneWorkerComplete) {
   weft::thread_pool pool(1);

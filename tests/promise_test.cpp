@@ -252,7 +252,7 @@ TEST(Promise, UnsatisfiedPromiseWhoseFutureWasNeverRetrievedReportsNothing) {
 }
 
 TEST(Promise, ErrorSetOnAPromiseWhoseFutureWasNeverRetrievedIsReported) {
-  // Nobody can ever observe it: that is an unobserved error (promise 3).
+  // Nobody can ever observe it: that is an unobserved error (nothing is swallowed).
   error_capture errors;
   {
     weft::promise<int> p(weft::inline_executor());

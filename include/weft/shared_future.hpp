@@ -33,7 +33,7 @@ class shared_hub final : public state<T>, public callback_node {
  public:
   // Two references: the first shared_future, and the link to the parent.
   // Not marked observed here: an error is seen once a reader get()s it or a
-  // continuation takes it on; if neither happens it is reported (promise 3).
+  // continuation takes it on; if neither happens it is reported (nothing is swallowed).
   explicit shared_hub(executor_ref ex) : state<T>(ex, 2) {}
 
   /// Attaches `cb`; fires it at once if the outcome is already in.

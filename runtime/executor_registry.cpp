@@ -83,21 +83,42 @@ void give_back_slot(std::uint32_t index) noexcept {
   }
 }
 
+// The calls of this thread between the check and execute()'s return, as a
+// list through their guards on its stack: retire() must not wait for its
+// own thread.
+struct in_flight_call {
+  slot* s;
+  in_flight_call* outer;
+};
+__attribute__((tls_model("initial-exec"))) thread_local in_flight_call* calls_here = nullptr;
+
+std::uint32_t in_flight_here(const slot& s) noexcept {
+  std::uint32_t n = 0;
+  for (const in_flight_call* c = calls_here; c != nullptr; c = c->outer) n += c->s == &s ? 1u : 0u;
+  return n;
+}
+
 // Ends a registration (the slot's generation moves on) and waits for the
 // calls that passed the check before that. Idempotent.
 void end_registration(std::uint64_t bits) noexcept {
-  if ((bits & 1u) != 0) return;  // immortal
+  if (bits == 0 || (bits & 1u) != 0) return;  // unregistered, or immortal
   const std::uint32_t index = index_of(bits);
   const std::uint32_t generation = generation_of(bits);
   slot& s = slot_at(index);
   // Only the executor that owns the registration retires it, and one thread
   // at a time (its destructor), so a load then a store do.
   if (s.generation.load(std::memory_order_seq_cst) != generation) return;  // retired already
-  const std::uint32_t next = generation + 1 == 0 ? 1 : generation + 1;
-  s.generation.store(next, std::memory_order_seq_cst);
-  while (s.in_flight.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+  // A generation about to wrap would make some old reference match again:
+  // such a slot is retired for good instead (after 2^32 - 1 executors in it).
+  const bool worn_out = generation == 0xffffffffu;
+  s.generation.store(worn_out ? 0u : generation + 1, std::memory_order_seq_cst);
+  // Calls this very thread has in flight on the slot (an abandon cascade
+  // inside execute() that ended up destroying the executor) are not waited
+  // for: they cannot leave before this returns.
+  const std::uint32_t own = in_flight_here(s);
+  while (s.in_flight.load(std::memory_order_seq_cst) != own) std::this_thread::yield();
   s.target.store(nullptr, std::memory_order_relaxed);
-  give_back_slot(index);
+  if (!worn_out) give_back_slot(index);
 }
 
 [[noreturn]] void refuse_destroyed(unique_task& task) {
@@ -109,6 +130,7 @@ void end_registration(std::uint64_t bits) noexcept {
 }  // namespace
 
 void executor_registry::mark_immortal(executor& ex) noexcept {
+  // The slot goes back for reuse; the registration word no longer names it.
   end_registration(ex.registration_);
   ex.registration_ = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&ex)) | 1u;
 }
@@ -123,12 +145,21 @@ void execute_registered(std::uint64_t bits, unique_task&& task, bool defer) {
   // seq_cst, both: see the header (retire() stores the generation, then
   // loads the count; we add to the count, then load the generation).
   s.in_flight.fetch_add(1, std::memory_order_seq_cst);
+  if (s.generation.load(std::memory_order_seq_cst) != generation_of(bits)) {
+    // Left before the task is abandoned: what its failure runs may retire
+    // another executor, which could be the one reusing this slot.
+    s.in_flight.fetch_sub(1, std::memory_order_release);
+    refuse_destroyed(task);
+  }
   struct leave {
-    slot& s;
+    in_flight_call call;
+    explicit leave(slot& sl) noexcept : call{&sl, calls_here} { calls_here = &call; }
     // Release: what execute() did happens-before retire() returns.
-    ~leave() { s.in_flight.fetch_sub(1, std::memory_order_release); }
-  } guard{s};
-  if (s.generation.load(std::memory_order_seq_cst) != generation_of(bits)) refuse_destroyed(task);
+    ~leave() {
+      calls_here = call.outer;
+      call.s->in_flight.fetch_sub(1, std::memory_order_release);
+    }
+  } guard(s);
   // Relaxed: the target was stored before the registration was handed out,
   // which happens-before this call (through the state that carried it).
   executor* target = s.target.load(std::memory_order_relaxed);

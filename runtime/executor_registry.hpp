@@ -1,5 +1,5 @@
 // The executor registry: how a future remembers an executor that may be
-// destroyed before it (promise 9).
+// destroyed before it (futures may outlive their executor).
 //
 // Every executor takes a slot when constructed. A future stores the slot's
 // index and the generation it had then (detail::executor_ref), never the

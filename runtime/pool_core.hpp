@@ -277,10 +277,11 @@ class pool_core final : public worker {
       // During a drain, tasks of the pool still run and may continue: accept.
       if (closed.load(std::memory_order_acquire)) refuse(task);
       slot& mine = my_slot();
-      // Only a task that returns to the dispatch loop may hold (run() set
-      // direct_task): a nested one returns to its waiter's code, and a
-      // task held there could wait indefinitely.
-      if (defer && ctx->direct_task != nullptr) {
+      // Only at the end of a task that returns to the dispatch loop (run()
+      // set direct_task; fire_task_end() set deferring): a nested one
+      // returns to its waiter's code, and user code goes on after its
+      // call, so a task held there could wait indefinitely.
+      if (defer && ctx->deferring && ctx->direct_task != nullptr) {
         hold(mine, task);
         if (!task) return;
       } else {

@@ -96,6 +96,7 @@ void pool_core::wait(state_base& s) {
     {
       const whole_context_scope scope;
       ctx->trampoline = nullptr;
+      ctx->deferring = false;  // the inline task is not the end of ours
       ++ctx->inline_depth;
       // The task starts its own count of nested arrivals, so the arrivals
       // it puts off run before it returns (the list is empty here: see

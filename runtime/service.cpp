@@ -15,25 +15,16 @@ service_registry::~service_registry() {
 }
 
 void service_registry::shutdown() noexcept {
-  std::vector<service*> to_stop;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (shut_down_) return;
     shut_down_ = true;
-    // Not while holding the lock: a service resolving its futures may run
-    // code (an inline continuation) that looks a service up.
-    to_stop.reserve(services_.size());
-    for (auto it = services_.rbegin(); it != services_.rend(); ++it) {
-      try {
-        to_stop.push_back(it->svc.get());
-      } catch (...) {  // no memory for the list: stop it under the lock
-        it->svc->shutdown();
-      }
-    }
   }
-  // No service is added or removed once shut_down_ is set, so the pointers
-  // stay valid until the registry is destroyed.
-  for (service* s : to_stop) s->shutdown();
+  // Not under the lock: a service resolving its futures may run code (an
+  // inline continuation) that looks a service up. Safe without it: once
+  // shut_down_ is set nothing is added (use() throws) and nothing is
+  // removed before the registry's destructor, so the list only is read.
+  for (auto it = services_.rbegin(); it != services_.rend(); ++it) it->svc->shutdown();
 }
 
 bool service_registry::is_shut_down() const noexcept {

@@ -116,6 +116,10 @@ class parking_waiter final : public callback_node {
 void enter_task(const void* task, const state_base* producer) noexcept {
   thread_context* ctx = this_thread_context();
   if (ctx->direct_task == task) ctx->direct_producer = producer;
+  // From here the task's own code runs, also when it runs nested in the end
+  // of another task (an inline executor's task fired from there): its
+  // submissions are not the end of a task.
+  ctx->deferring = false;
 }
 
 void state_base::fire_task_end() noexcept {
@@ -130,6 +134,8 @@ void state_base::fire_task_end() noexcept {
   // A state completes once; another one allocated at its address later in
   // this task (by code in the completion) must not count as its end.
   ctx->direct_producer = nullptr;
+  const context_scope<bool> scope(&thread_context::deferring);
+  ctx->deferring = true;
   callback_->fire_deferrable(this);
 }
 

@@ -61,6 +61,9 @@ struct thread_context {
   // moment a pool holds.
   const void* direct_task = nullptr;
   const void* direct_producer = nullptr;
+  // True while fire_task_end() fires that state's callback: a defer() made
+  // now is weft's own, at the task's very end, and may be held.
+  bool deferring = false;
 };
 
 thread_context* this_thread_context() noexcept;

@@ -135,7 +135,10 @@ thread_pool::thread_pool(std::size_t threads) {
 }
 
 thread_pool::~thread_pool() {
-  // First: from now on a continuation bound to this pool that arrives from
+  // The services first, while the pool still accepts work from outside:
+  // the continuations of the futures they fail run in the drain below.
+  if (impl_) impl_->services.shutdown();
+  // Then, from now on a continuation bound to this pool that arrives from
   // outside fails with executor_shutdown ("destroyed") instead of reaching
   // a facade about to be freed. Its own workers still reach the pool
   // (execute_on_own_pool) while the drain runs.
@@ -217,6 +220,9 @@ thread_pool& default_pool() {
   static thread_pool* pool = [] {
     auto* p = new thread_pool();  // never destroyed; see header
     detail::executor_registry::mark_immortal(*p);
+    // Its references carry its address now and never reach
+    // execute_on_own_pool(); the freed slot must not match either.
+    p->impl_->registration = 0;
     return p;
   }();
   return *pool;

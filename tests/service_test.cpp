@@ -170,4 +170,22 @@ TEST(Services, FuturesAServiceKeepsPendingResolveWhenThePoolShutsDown) {
   EXPECT_THROW(svc.wait(), weft::executor_shutdown);
 }
 
+TEST(Services, ThePoolsDestructorAloneLetsTheContinuationsOfFailedFuturesRun) {
+  // No shutdown() call: the destructor shuts the services down while the
+  // pool still accepts work, so these continuations run in its drain
+  // instead of being refused as bound to a destroyed pool.
+  std::atomic<int> continued{0};
+  weft::future<bool> chained;
+  {
+    weft::thread_pool pool(2);
+    auto& svc = pool.services().use<pending_service>([&] { return std::make_unique<pending_service>(pool); });
+    chained = svc.wait().then_result([&continued](weft::result<int> r) {
+      continued.fetch_add(1);
+      return r.has_value();
+    });
+  }
+  EXPECT_FALSE(get_within(chained));
+  EXPECT_EQ(continued.load(), 1);
+}
+
 }  // namespace

@@ -500,6 +500,22 @@ TEST(HeldContinuation, AnInlineTaskEndingInsideAPoolTasksCodeHoldsNothing) {
   EXPECT_TRUE(get_within(seen));
 }
 
+// thread_pool::defer() is public, but only weft's own completion at the end
+// of a dispatch-loop task holds what it defers: a user's defer() in the
+// middle of a task is execute(), so the idle worker takes it while the
+// task goes on (a held task would wait until the task returned).
+TEST(HeldContinuation, AUsersDeferInTheMiddleOfATaskCanBeStolen) {
+  weft::thread_pool pool(2);
+  std::atomic<bool> ran{false};
+  weft::future<bool> seen = weft::async(pool, [&] {
+    return weft::async(pool, [&] {
+      pool.defer([&] { ran = true; });
+      return weft_test::wait_until_true([&] { return ran.load(); });
+    });
+  });
+  EXPECT_TRUE(get_within(seen));
+}
+
 // A task dropped unrun fails its future from inside whatever code dropped
 // it (here a user's executor that drops everything, called by set_value in
 // a pool task), and that code goes on: what the failure fires is not the

@@ -149,7 +149,9 @@ interruptible<typename std::decay<F>::type> make_interruptible(F&& f) {
 struct hooked_executor final : executor {
   blocking_pool& pool;
   const stop_hook& hook;
-  hooked_executor(blocking_pool& p, const stop_hook& h) : pool(p), hook(h) {}
+  // Made for one offload() call and only run on, never stored in a future:
+  // it skips the executor registry (two locks per call otherwise).
+  hooked_executor(blocking_pool& p, const stop_hook& h) noexcept : executor(unregistered_t{}), pool(p), hook(h) {}
   void execute(unique_task t) override { pool.execute(std::move(t), hook); }
 };
 }  // namespace detail

@@ -21,6 +21,10 @@ namespace detail {
 
 struct executor_registry;
 
+/// Tag for weft's own short-lived adapters that no future ever refers to
+/// (an executor made for one call): they skip the registry.
+struct unregistered_t {};
+
 /// What a shared state remembers of the executor its continuations run on:
 /// not the executor's address, which dies with it, but its registration
 /// (see executor), which tells a destroyed executor from a live one.
@@ -99,8 +103,11 @@ class executor {
 
  protected:
   /// Registers the executor. Throws std::bad_alloc, std::length_error past
-  /// 2^31 executors alive at once.
+  /// 2^24 (16M) executors alive at once.
   executor();
+  /// An executor no future will refer to (weft's per-call adapters): no
+  /// registration, so a reference to it is null. Never throws.
+  explicit executor(detail::unregistered_t) noexcept : registration_(0) {}
   /// A copy is another executor, with a registration of its own.
   executor(const executor&);
   /// Keeps this executor's own registration.

@@ -85,10 +85,11 @@ class thread_pool final : public executor {
   /// goes to report_unhandled_error().
   void execute(unique_task task) override;
 
-  /// As execute(); called by one of this pool's workers as the task it
-  /// runs returns (weft does so for a continuation of that task's
-  /// outcome), the worker runs `task` next instead of pushing it to its
-  /// deque (see the header comment).
+  /// As execute(), except while weft completes the outcome of the task a
+  /// worker of this pool started from its dispatch loop (the only place
+  /// weft defers from): then that worker runs `task` next, once the task
+  /// has returned, instead of pushing it to its deque (see the header
+  /// comment). Called from anywhere else, it is execute().
   void defer(unique_task task) override;
 
   /// Stops accepting work, then drains or cancels what is queued, and waits
@@ -118,6 +119,7 @@ class thread_pool final : public executor {
 
 
  private:
+  friend thread_pool& default_pool();
   std::shared_ptr<detail::pool_core> impl_;  // the runtime's; outlives the facade in a drain from inside
 };
 

@@ -303,9 +303,10 @@ class continuation final : public producer<Out>, private input_source<In, Shared
 // Each policy's run(in, p, drop) calls `drop()` exactly once, after the
 // last use of its callable and before it publishes into `p` (p.fail() or
 // the return of the callable p.deliver() runs); `drop()` destroys the
-// policy itself, so nothing of it is touched afterwards. The input `in` is
-// moved into a local of the delivering lambda, so it too is gone before
-// the outcome is published.
+// policy itself, so nothing of it is touched afterwards. Where the
+// callable takes the input, the input is moved into a local of the
+// delivering lambda, so it too is gone before the outcome is published (an
+// input passed through unchanged is moved on, not kept).
 
 /// Calls `d()` when it goes out of scope.
 template <class D>
@@ -340,8 +341,8 @@ struct then_policy {
       return;
     }
     p.deliver([&] {
+      at_scope_exit<D> dropped{drop};  // first: also runs if moving the input throws
       result<In> arg(std::move(in));
-      at_scope_exit<D> dropped{drop};
       return call_with(f, std::move(arg), std::is_void<In>());
     });
   }
@@ -354,8 +355,8 @@ struct then_result_policy {
   template <class P, class D>
   void run(result<In>&& in, P& p, D drop) noexcept {
     p.deliver([&] {
+      at_scope_exit<D> dropped{drop};  // first: also runs if moving the input throws
       result<In> arg(std::move(in));
-      at_scope_exit<D> dropped{drop};
       return f(std::move(arg));
     });
   }

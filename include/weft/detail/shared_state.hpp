@@ -138,8 +138,8 @@ class state_base {
   bool claim() noexcept { return (state_.fetch_or(claimed, std::memory_order_acq_rel) & claimed) == 0; }
 
   /// A promise's setter: takes the right to store the outcome; true for
-  /// exactly one of any number of racing callers (promise 1: setters may
-  /// race, exactly one wins). acq_rel: the winner sees what an earlier
+  /// exactly one of any number of racing callers (setters may race, as
+  /// with std::promise: exactly one wins). acq_rel: the winner sees what an earlier
   /// winner's give_back_set() undid; a loser stores nothing.
   bool claim_set() noexcept { return (state_.fetch_or(satisfying, std::memory_order_acq_rel) & satisfying) == 0; }
   /// A claim_set() winner whose value constructor threw: nothing was

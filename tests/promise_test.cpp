@@ -204,32 +204,6 @@ TEST(Promise, RacingSettersHaveExactlyOneWinnerAndTheLosersSeeAlreadySatisfied) 
   }
 }
 
-TEST(Promise, RacingGetFutureHandsOutOneFuture) {
-  for (int round = 0; round < 200; ++round) {
-    weft::promise<int> p(weft::inline_executor());
-    std::atomic<int> got{0}, refused{0};
-    weft::future<int> fs[2];
-    weft_test::spin_barrier start(2);
-    std::vector<weft_test::joining_thread> ts;
-    for (int t = 0; t < 2; ++t) {
-      ts.emplace_back([&, t] {
-        start.arrive_and_wait();
-        try {
-          fs[t] = p.get_future();
-          got.fetch_add(1);
-        } catch (const weft::future_error& e) {
-          if (e.reason() == weft::future_errc::already_retrieved) refused.fetch_add(1);
-        }
-      });
-    }
-    for (auto& t : ts) t.join();
-    ASSERT_EQ(got.load(), 1);
-    ASSERT_EQ(refused.load(), 1);
-    p.set_value(round);
-    EXPECT_EQ((fs[0].valid() ? fs[0] : fs[1]).get(), round);
-  }
-}
-
 TEST(Promise, ASetterWhoseValueThrowsLeavesThePromiseSettable) {
   struct throws_once {
     explicit throws_once(bool fail) : v(1) {

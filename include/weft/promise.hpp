@@ -11,10 +11,10 @@
 // Memory ordering: everything done before set_value/set_exception
 // happens-before the future's get() returns and its continuations start.
 //
-// Thread-safety: set_value, set_exception, set_result and get_future may be
-// called on one promise from any number of threads at once (as with
-// std::promise); moving, assigning and destroying it may not race with
-// anything. Its future may be used concurrently from another thread.
+// Thread-safety: set_value, set_exception and set_result may be called on
+// one promise from any number of threads at once, and with one call of
+// get_future (as with std::promise); two get_future calls, moving,
+// assigning and destroying it may not race with anything. Its future may be used concurrently from another thread.
 // set_value makes no system call unless a thread is parked in get().
 #ifndef WEFT_PROMISE_HPP
 #define WEFT_PROMISE_HPP
@@ -35,20 +35,23 @@ class promise {
   /// Throws std::bad_alloc.
   explicit promise(executor& ex = detail::default_executor()) : state_(new detail::state<T>(ex, 1)) {}
 
-  promise(promise&& o) noexcept : state_(o.state_) { o.state_ = nullptr; }
+  promise(promise&& o) noexcept : state_(o.state_), retrieved_(o.retrieved_) { o.state_ = nullptr; }
   promise& operator=(promise&& o) noexcept {
     if (this != &o) {
       abandon();
       state_ = o.state_;
+      retrieved_ = o.retrieved_;
       o.state_ = nullptr;
     }
     return *this;
   }
-  /// Exchanges the shared states of *this and `o` (with them, whether each
-  /// future was retrieved and each promise satisfied), as
-  /// std::promise::swap; no future is broken. Neither promise may be in use by another thread
-  /// meanwhile. Never throws.
-  void swap(promise& o) noexcept { std::swap(state_, o.state_); }
+  /// Exchanges the shared states of *this and `o`, and whether each future
+  /// was retrieved, as std::promise::swap; no future is broken. Neither
+  /// promise may be in use by another thread meanwhile. Never throws.
+  void swap(promise& o) noexcept {
+    std::swap(state_, o.state_);
+    std::swap(retrieved_, o.retrieved_);
+  }
   promise(const promise&) = delete;
   promise& operator=(const promise&) = delete;
 
@@ -62,7 +65,8 @@ class promise {
   /// a second call, future_error(no_state) on a moved-from promise.
   future<T> get_future() {
     detail::throw_if_no_state(state_);
-    if (!state_->claim_retrieve()) throw future_error(future_errc::already_retrieved);
+    if (retrieved_) throw future_error(future_errc::already_retrieved);
+    retrieved_ = true;
     state_->add_ref();
     return detail::future_access::adopt(state_);
   }
@@ -132,6 +136,10 @@ class promise {
   }
 
   detail::state<T>* state_;
+  // Not in the state word: get_future() may race with the setters, not
+  // with itself (as with std::promise), and a plain flag spares it a
+  // read-modify-write.
+  bool retrieved_ = false;
 };
 
 /// a.swap(b), for `using std::swap; swap(a, b);` as with std::promise.

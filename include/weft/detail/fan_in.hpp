@@ -54,7 +54,15 @@ class fan_in final : public state<Out> {
   struct node final : callback_node, deferred_arrival {
     fan_in* owner = nullptr;
     state_base* input = nullptr;
+    bool deferrable = false;  // arrived inside fire_deferrable(), not put off
     void fire(state_base*) noexcept override { arrive_or_defer(*this); }
+    // The input's task is returning: if this arrival completes the fan-in
+    // right here, its continuation may be deferred as the input's would
+    // be. Not if the arrival is put off: it then runs later, elsewhere.
+    void fire_deferrable(state_base*) noexcept override {
+      deferrable = !arrival_must_wait();
+      arrive_or_defer(*this);
+    }
     void arrive() noexcept override { owner->arrived(*this); }
   };
 
@@ -75,6 +83,26 @@ class fan_in final : public state<Out> {
   /// Claims the right to complete this state; true for exactly one caller.
   bool decide() noexcept { return !decided_.exchange(true, std::memory_order_acq_rel); }
 
+  /// state<Out>::set_value / set_error for the policies: deferrable when
+  /// the last input arrived deferrable (see node::fire_deferrable()).
+  template <class... A>
+  void set_value(A&&... a) {
+    if (!finishing_deferrable_) {
+      state<Out>::set_value(std::forward<A>(a)...);
+      return;
+    }
+    this->emplace_value(std::forward<A>(a)...);
+    this->complete_deferrable(false);
+  }
+  void set_error(std::exception_ptr e) noexcept {
+    if (!finishing_deferrable_) {
+      state<Out>::set_error(std::move(e));
+      return;
+    }
+    this->error_ = std::move(e);
+    this->complete_deferrable(true);
+  }
+
   std::size_t size() const noexcept { return nodes_.size(); }
   state_base* input(std::size_t i) noexcept { return nodes_.data()[i].input; }
 
@@ -82,6 +110,8 @@ class fan_in final : public state<Out> {
   void arrived(node& nd) noexcept {
     Policy::arrived(*this, static_cast<std::size_t>(&nd - nodes_.data()), nd.input);
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Only the last arrival gets here, once: a plain member will do.
+      finishing_deferrable_ = nd.deferrable;
       Policy::finish(*this);
       for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_.data()[i].input->release();
       this->release();
@@ -91,6 +121,7 @@ class fan_in final : public state<Out> {
   node_storage<node, N> nodes_;
   std::atomic<std::size_t> remaining_;
   std::atomic<bool> decided_{false};
+  bool finishing_deferrable_ = false;
 };
 
 }  // namespace detail

@@ -69,7 +69,6 @@ class state_base {
   static constexpr std::uint32_t forwarding = 16u;  // producer waits on an inner future
   static constexpr std::uint32_t claimed = 32u;  // an async task's run was taken (see claim())
   static constexpr std::uint32_t satisfying = 64u;  // a promise's setter took the right to set (claim_set())
-  static constexpr std::uint32_t retrieved = 128u;  // a promise's future was taken (claim_retrieve())
 
   state_base(const state_base&) = delete;
   state_base& operator=(const state_base&) = delete;
@@ -117,6 +116,15 @@ class state_base {
         state_.fetch_or(has_result | (error ? has_error : 0u), std::memory_order_acq_rel);
     if ((old & has_callback) != 0) fire_task_end();
   }
+  /// complete(), inside a callback_node::fire_deferrable() that completes
+  /// this state on the spot (a fan-in's last input arriving at the end of
+  /// the task that produced it): the callback is fired deferrable too.
+  /// Never throws.
+  void complete_deferrable(bool error) noexcept {
+    const std::uint32_t old =
+        state_.fetch_or(has_result | (error ? has_error : 0u), std::memory_order_acq_rel);
+    if ((old & has_callback) != 0) callback_->fire_deferrable(this);
+  }
   /// Consumer: attaches `cb` (one at a time); a continuation also marks the
   /// outcome observed, a waiter does not. Fires `cb` right away if the
   /// outcome is already there. acq_rel mirrors complete(): release publishes
@@ -145,10 +153,6 @@ class state_base {
   /// A claim_set() winner whose value constructor threw: nothing was
   /// stored, so the right goes back. Release pairs with claim_set().
   void give_back_set() noexcept { state_.fetch_and(~satisfying, std::memory_order_release); }
-  /// A promise's get_future(): true for the first caller only. Relaxed:
-  /// it guards nothing but itself (the future's reference is the
-  /// promise's, already owned).
-  bool claim_retrieve() noexcept { return (state_.fetch_or(retrieved, std::memory_order_relaxed) & retrieved) == 0; }
   /// True if a reference other than the caller's exists, that is, if
   /// someone (a future, a continuation, a waiter) could still observe an
   /// outcome stored now. Acquire: a count of 1 means every other owner has
@@ -217,8 +221,14 @@ class state : public state_base {
 
   template <class... A>
   void set_value(A&&... a) {
-    ::new (static_cast<void*>(&value_)) value_type(std::forward<A>(a)...);
+    emplace_value(std::forward<A>(a)...);
     complete(false);
+  }
+  /// Constructs the value without publishing it: the producer calls one
+  /// of the complete() family next.
+  template <class... A>
+  void emplace_value(A&&... a) {
+    ::new (static_cast<void*>(&value_)) value_type(std::forward<A>(a)...);
   }
   void set_error(std::exception_ptr e) noexcept {
     error_ = std::move(e);

@@ -37,6 +37,7 @@ class task_state final : public producer<Out> {
   }
 
   void fire(state_base* inner) noexcept override { this->forward_from(inner); }
+  void fire_deferrable(state_base* inner) noexcept override { this->forward_from(inner, true); }
 
   /// The unique_task given to the executor (one pointer, stored inline).
   struct run_task : owning_task<run_task, task_state> {

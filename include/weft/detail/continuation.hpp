@@ -139,7 +139,12 @@ class producer : public state<Out>, public callback_node {
   /// on: a recursive async loop is a chain of forwards as long as the
   /// recursion. So the forward is an arrival (see arrive_or_defer()): put
   /// off, not nested, past a bound, and run before this stack blocks.
-  void forward_from(state_base* inner) noexcept { arrive_bounded<forward_step>(this, inner); }
+  /// `deferrable`: the inner outcome arrived at the end of the task that
+  /// produced it (fire_deferrable()); forwarded on the spot, this state's
+  /// continuation is then deferred too.
+  void forward_from(state_base* inner, bool deferrable = false) noexcept {
+    arrive_bounded<forward_step>(this, inner, deferrable && !arrival_must_wait());
+  }
 
   /// fail(), for a task dropped unrun (its executor refused it or was
   /// cancelled, or the task was destroyed). A drop may happen inside the
@@ -151,10 +156,11 @@ class producer : public state<Out>, public callback_node {
 
  private:
   struct forward_step : deferred_arrival {
-    forward_step(producer* p, state_base* in) noexcept : self(p), inner(in) {}
-    void arrive() noexcept override { self->forward_now(inner); }
+    forward_step(producer* p, state_base* in, bool d) noexcept : self(p), inner(in), deferrable(d) {}
+    void arrive() noexcept override { self->forward_now(inner, deferrable); }
     producer* self;
     state_base* inner;
+    bool deferrable;
   };
   // Not at the end of a task: a task may be dropped from inside any code
   // (a user's executor refusing it), which then goes on, so what the
@@ -169,12 +175,23 @@ class producer : public state<Out>, public callback_node {
     std::exception_ptr why;
   };
 
-  void forward_now(state_base* inner) noexcept {
+  void forward_now(state_base* inner, bool deferrable) noexcept {
     auto* in = static_cast<state<Out>*>(inner);
-    try {
-      in->forward_to(*this);
-    } catch (...) {
-      this->set_error(std::current_exception());
+    bool error = in->failed();
+    if (error) {
+      this->error_ = in->error_ref();
+    } else {
+      try {
+        this->emplace_value(std::move(in->value_ref()));
+      } catch (...) {  // moving the value threw
+        this->error_ = std::current_exception();
+        error = true;
+      }
+    }
+    if (deferrable) {
+      this->complete_deferrable(error);
+    } else {
+      this->complete(error);
     }
     in->release();
     this->release();
@@ -237,7 +254,7 @@ class continuation final : public producer<Out>, private input_source<In, Shared
   // pool may run it next here; execute()d otherwise.
   void schedule(state_base* parent, bool deferrable) noexcept {
     if (this->is_forwarding()) {
-      this->forward_from(parent);
+      this->forward_from(parent, deferrable);
       return;
     }
     try {

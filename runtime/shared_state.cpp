@@ -134,7 +134,7 @@ void state_base::fire_task_end() noexcept {
   // A state completes once; another one allocated at its address later in
   // this task (by code in the completion) must not count as its end.
   ctx->direct_producer = nullptr;
-  const context_scope<bool> scope(&thread_context::deferring);
+  const context_scope<bool> scope(ctx, &thread_context::deferring);
   ctx->deferring = true;
   callback_->fire_deferrable(this);
 }

@@ -66,7 +66,12 @@ struct thread_context {
   bool deferring = false;
 };
 
-thread_context* this_thread_context() noexcept;
+// The runtime's private accessors are hidden: called from the library's
+// own files only, they then need no trip through the PLT (this one is on
+// every task's path, several times).
+#define WEFT_RUNTIME_PRIVATE __attribute__((visibility("hidden")))
+
+WEFT_RUNTIME_PRIVATE thread_context* this_thread_context() noexcept;
 
 /// Sets fields of the calling thread's context for a scope and puts their
 /// old values back when it ends, on whichever thread that is: a task that
@@ -77,7 +82,9 @@ thread_context* this_thread_context() noexcept;
 template <class... T>
 class context_scope {
  public:
-  explicit context_scope(T thread_context::*... fields) noexcept : ctx_(this_thread_context()), fields_(fields...) {
+  explicit context_scope(T thread_context::*... fields) noexcept : context_scope(this_thread_context(), fields...) {}
+  /// As above, with the calling thread's context already looked up.
+  explicit context_scope(thread_context* ctx, T thread_context::*... fields) noexcept : ctx_(ctx), fields_(fields...) {
     save(ctx_, indices());
   }
   context_scope(const context_scope&) = delete;
@@ -136,7 +143,7 @@ struct held_task {
   pool_core* pool = nullptr;
   unique_task task;
 };
-held_task& this_thread_held() noexcept;
+WEFT_RUNTIME_PRIVATE held_task& this_thread_held() noexcept;
 
 /// Moves a task this thread holds into its pool's deque (where other
 /// workers can steal it), before the calling stack blocks. Never throws:
@@ -158,7 +165,7 @@ inline void cpu_relax() noexcept {
 /// deque until the dispatch loop pops it, so wait() stops claiming past a
 /// bound. Kept outside thread_context: it belongs to the thread, not to the
 /// stack a suspended task carries between workers.
-unsigned& inline_claims() noexcept;
+WEFT_RUNTIME_PRIVATE unsigned& inline_claims() noexcept;
 
 /// Runs the arrivals put off on the calling stack (see arrive_or_defer()),
 /// and those they put off in turn, until none is left. Never throws.

@@ -32,6 +32,8 @@ executor_shutdown::executor_shutdown(const std::string& what_arg) : std::runtime
 
 cancelled_error::cancelled_error(const std::string& what_arg) : std::runtime_error(what_arg) {}
 
+timeout_error::timeout_error(const std::string& what_arg) : std::runtime_error(what_arg) {}
+
 std::string describe(const std::exception_ptr& e) noexcept {
   try {
     if (!e) return "no exception";

@@ -59,6 +59,20 @@ TEST(Errors, ExecutorShutdownAndCancelledAreRuntimeErrors) {
   EXPECT_NE(std::string(weft::cancelled_error().what()), "");
 }
 
+TEST(Errors, TimeoutIsARuntimeErrorDistinctFromCancelled) {
+  EXPECT_THROW(throw weft::timeout_error(), std::runtime_error);
+  EXPECT_STREQ(weft::timeout_error("late").what(), "late");
+  EXPECT_NE(std::string(weft::timeout_error().what()), "");
+  bool caught_as_cancelled = false;
+  try {
+    throw weft::timeout_error();
+  } catch (const weft::cancelled_error&) {
+    caught_as_cancelled = true;
+  } catch (const weft::timeout_error&) {
+  }
+  EXPECT_FALSE(caught_as_cancelled);
+}
+
 TEST(Errors, DescribeNamesTheException) {
   EXPECT_EQ(weft::describe(std::make_exception_ptr(std::runtime_error("described"))), "described");
   EXPECT_EQ(weft::describe(std::make_exception_ptr(42)), "unknown exception");

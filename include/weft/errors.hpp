@@ -62,6 +62,15 @@ class cancelled_error : public std::runtime_error {
   explicit cancelled_error(const std::string& what_arg = "weft: operation cancelled");
 };
 
+/// A deadline passed before the work finished: timeout(f, d) when `d` runs
+/// out, a task_group whose deadline passes, retry() when its overall
+/// deadline would be passed. Distinct from cancelled_error, so a caller can
+/// tell "too late" from "called off".
+class timeout_error : public std::runtime_error {
+ public:
+  explicit timeout_error(const std::string& what_arg = "weft: deadline exceeded");
+};
+
 /// Receives every error that ended in a future nobody observed: the last
 /// future of a chain was dropped (or never retrieved) while it held an error.
 /// Called on whichever thread released the state; must not throw (an

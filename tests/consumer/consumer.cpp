@@ -2,9 +2,14 @@
 // (through pkg-config, through CMake's find_package, and as a Meson
 // subproject). It touches each part a user links against: the thread pool,
 // async, promise/future with then and on_error, offload to the blocking pool
-// (Boost.Thread), and the boost::future bridge.
+// (Boost.Thread, inside libweft), and, built with WEFT_CONSUMER_INTEROP, the
+// boost::future bridge (<weft/interop.hpp>, which links Boost.Thread itself:
+// weft-interop.pc, weft::interop). Without it the program links weft alone,
+// which proves the core needs no Boost on the link line.
 #include <weft/weft.hpp>
+#ifdef WEFT_CONSUMER_INTEROP
 #include <weft/interop.hpp>
+#endif
 
 #include <cstdio>
 #include <stdexcept>
@@ -33,14 +38,20 @@ int main() {
     return s;
   });
 
+#ifdef WEFT_CONSUMER_INTEROP
   auto bridged = weft::to_boost(weft::make_ready_future(3, pool));
+#endif
 
   const int a = answer.get();
   const std::size_t b = length.get();
   const int c = recovered.get();
   const int d = blocking.get();
   const int e = sum.get();
+#ifdef WEFT_CONSUMER_INTEROP
   const int f = bridged.get();
+#else
+  const int f = 3;  // no bridge in this build
+#endif
   std::printf("weft consumer: answer=%d length=%zu recovered=%d offload=%d sum=%d boost=%d\n", a, b, c, d, e, f);
   const bool ok = a == 42 && b == 4 && c == -1 && d == 5 && e == 10 && f == 3;
   std::printf("weft consumer: %s\n", ok ? "ok" : "WRONG");

@@ -3,14 +3,17 @@
 
   pkgconfig         stage `meson install --destdir` of this build, then
                     g++ $(pkg-config --cflags --libs weft), linked to libweft.so
+                    (no Boost on the link line), and the interop build with
+                    weft-interop (which adds Boost.Thread)
   pkgconfig-static  the same with `pkg-config --static`, linked to libweft.a
-  cmake             a CMake project: find_package(weft) + weft::weft and
-                    weft::weft_static, CMAKE_PREFIX_PATH at the staged copy
+  cmake             a CMake project: find_package(weft) + weft::weft,
+                    weft::interop and weft::weft_static, CMAKE_PREFIX_PATH at
+                    the staged copy
   subproject        a Meson project with subprojects/weft -> this source tree
 
 The staged installation lives in DESTDIR=<work>/stage, so its files carry the
 build's real prefix (e.g. /usr/local). weftConfig.cmake is relocatable and
-needs nothing more; for pkg-config a copy of weft.pc with `prefix=` pointed at
+needs nothing more; for pkg-config copies of the .pc files with `prefix=` pointed at
 the staged prefix goes in <work>/pkgconfig (the usual way to relocate a .pc;
 the test also checks that every path in weft.pc hangs off ${prefix}).
 
@@ -99,23 +102,28 @@ def check_static(binary):
 
 
 def relocated_pc(a, pc, staged_prefix):
-    """A copy of weft.pc whose prefix is the staged one; returns its dir."""
-    with open(pc) as f:
-        text = f.read()
-    for var in ('libdir', 'includedir'):
-        m = re.search(rf'^{var}=(.*)$', text, re.M)
-        if not m or not m.group(1).startswith('${prefix}'):
-            raise Failure(f'weft.pc: {var} does not hang off ${{prefix}} ({m.group(1) if m else "missing"})')
+    """Copies of weft.pc and weft-interop.pc whose prefix is the staged one;
+    returns their dir."""
     pcdir = fresh_dir(os.path.join(a.work, 'pkgconfig'))
-    with open(os.path.join(pcdir, 'weft.pc'), 'w') as f:
-        f.write(re.sub(r'^prefix=.*$', 'prefix=' + staged_prefix, text, count=1, flags=re.M))
+    for name in ('weft.pc', 'weft-interop.pc'):
+        path = os.path.join(os.path.dirname(pc), name)
+        if not os.path.exists(path):
+            raise Failure(f'{name} was not installed next to weft.pc')
+        with open(path) as f:
+            text = f.read()
+        for var in ('libdir', 'includedir'):
+            m = re.search(rf'^{var}=(.*)$', text, re.M)
+            if not m or not m.group(1).startswith('${prefix}'):
+                raise Failure(f'{name}: {var} does not hang off ${{prefix}} ({m.group(1) if m else "missing"})')
+        with open(os.path.join(pcdir, name), 'w') as f:
+            f.write(re.sub(r'^prefix=.*$', 'prefix=' + staged_prefix, text, count=1, flags=re.M))
     return pcdir
 
 
-def pkg_config(a, pcdir, *args):
+def pkg_config(a, pcdir, *args, package='weft'):
     env = dict(os.environ)
     env['PKG_CONFIG_PATH'] = pcdir + (os.pathsep + env['PKG_CONFIG_PATH'] if env.get('PKG_CONFIG_PATH') else '')
-    return run([a.pkg_config] + list(args) + ['weft'], env=env).split()
+    return run([a.pkg_config] + list(args) + [package], env=env).split()
 
 
 def mode_pkgconfig(a, static):
@@ -125,29 +133,38 @@ def mode_pkgconfig(a, static):
     version = pkg_config(a, pcdir, '--modversion')
     if version != [a.version]:
         raise Failure(f'pkg-config reports weft {version}, expected {a.version}')
-    cflags = pkg_config(a, pcdir, '--cflags')
     libdir = pkg_config(a, pcdir, '--variable=libdir')[0]
     if not libdir.startswith(stage):
         raise Failure(f'libdir {libdir} is outside the staged copy')
-    binary = os.path.join(a.work, 'consumer')
-    if static:
-        libs = pkg_config(a, pcdir, '--static', '--libs')
-        if '-lweft' not in libs:
-            raise Failure('pkg-config --static --libs weft lacks -lweft')
-        # libweft.a, then (dynamically) what it needs: pkg-config --static
-        # must list all of it (TBB from Requires.private, Boost, threads).
-        libs = [('-l:libweft.a' if x == '-lweft' else x) for x in libs]
-    else:
-        libs = pkg_config(a, pcdir, '--libs')
-    run(a.cxx + ['-std=c++14', '-Wall', '-Wextra', '-Werror', os.path.join(a.source, 'consumer.cpp'),
-                 '-o', binary] + cflags + libs)
-    if static:
-        check_static(binary)
-        check_output(binary)
-    else:
-        env = dict(os.environ, LD_LIBRARY_PATH=libdir)
-        check_loads_from(binary, libdir, env)
-        check_output(binary, env)
+    # The core program links `weft` alone; the interop one `weft-interop`,
+    # which adds Boost.Thread for <weft/interop.hpp>.
+    for package, defines in (('weft', []), ('weft-interop', ['-DWEFT_CONSUMER_INTEROP'])):
+        cflags = pkg_config(a, pcdir, '--cflags', package=package)
+        binary = os.path.join(a.work, 'consumer-' + package)
+        if static:
+            libs = pkg_config(a, pcdir, '--static', '--libs', package=package)
+            # libweft.a, then (dynamically) what it needs: pkg-config --static
+            # must list all of it (TBB from Requires.private, Boost, threads).
+            for need_lib in ('-lweft', '-lboost_thread'):
+                if need_lib not in libs:
+                    raise Failure(f'pkg-config --static --libs {package} lacks {need_lib}: {libs}')
+            libs = [('-l:libweft.a' if x == '-lweft' else x) for x in libs]
+        else:
+            libs = pkg_config(a, pcdir, '--libs', package=package)
+            boost = [x for x in libs if 'boost' in x]
+            if package == 'weft' and boost:
+                raise Failure(f'pkg-config --libs weft links Boost ({boost}); only weft-interop should')
+            if package == 'weft-interop' and '-lboost_thread' not in libs:
+                raise Failure(f'pkg-config --libs weft-interop lacks -lboost_thread: {libs}')
+        run(a.cxx + ['-std=c++14', '-Wall', '-Wextra', '-Werror'] + defines +
+            [os.path.join(a.source, 'consumer.cpp'), '-o', binary] + cflags + libs)
+        if static:
+            check_static(binary)
+            check_output(binary)
+        else:
+            env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+            check_loads_from(binary, libdir, env)
+            check_output(binary, env)
 
 
 def mode_cmake(a):
@@ -167,8 +184,10 @@ def mode_cmake(a):
     run([a.cmake, '--build', build])
     binary = os.path.join(build, 'consumer')
     libdir = os.path.dirname(glob.glob(os.path.join(prefix, '**', 'libweft.so'), recursive=True)[0])
-    check_loads_from(binary, libdir)  # through the RUNPATH CMake sets, no LD_LIBRARY_PATH
-    check_output(binary)
+    for name in ('consumer', 'consumer_interop'):
+        binary = os.path.join(build, name)
+        check_loads_from(binary, libdir)  # through the RUNPATH CMake sets, no LD_LIBRARY_PATH
+        check_output(binary)
     static_binary = os.path.join(build, 'consumer_static')
     if not os.path.exists(static_binary):
         raise Failure('weft::weft_static is missing (default_library=both builds it)')
@@ -190,6 +209,7 @@ def mode_subproject(a):
     run([a.meson, 'setup', build, proj, '--force-fallback-for=weft', '--buildtype=plain'], env=env)
     run([a.meson, 'compile', '-C', build], env=env)
     check_output(os.path.join(build, 'consumer'))
+    check_output(os.path.join(build, 'consumer_interop'))
 
 
 def main():

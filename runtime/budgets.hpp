@@ -16,10 +16,11 @@ namespace weft {
 inline namespace v1 {
 namespace detail {
 
-// Fan-in arrivals and unwrapped forwards nested on one stack before the
-// next is put off to run as a loop (arrive_or_defer()): a few hundred bytes
-// of stack each, so 32 stay far from any thread's stack limit, while a
-// shallow when_all of when_alls still completes in place.
+// Fan-in arrivals and unwrapped forwards nested on one stack (counting the
+// inline-executor tasks they run in) before the next is put off to the
+// stack's trampoline (arrive_or_defer()): a few hundred bytes of stack
+// each, so 32 stay far from any thread's stack limit, while a shallow
+// when_all of when_alls still completes in place.
 constexpr unsigned max_nested_arrivals = 32;
 
 // Awaited tasks run inline by get(), nested on one stack, before a waiter
@@ -49,8 +50,8 @@ constexpr int max_held_run = 256;
 // other enqueued work get a turn.
 constexpr int max_drain_run = 64;
 
-// The inline executor's trampoline: run entries kept at the front of its
-// queue before they are dropped (a chain keeps one task queued behind the
+// The trampoline's task queue: run entries kept at the front of it before
+// they are dropped (a chain keeps one task queued behind the
 // running one, so the queue would otherwise grow to the chain's length).
 constexpr std::size_t trampoline_compact_after = 32;
 

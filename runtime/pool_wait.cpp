@@ -95,13 +95,12 @@ void pool_core::wait(state_base& s) {
     bool ran;
     {
       const whole_context_scope scope;
+      // The task opens a trampoline frame of its own, so what it puts off
+      // runs before it returns (this stack's frame was drained by
+      // state_base::wait()).
       ctx->trampoline = nullptr;
       ctx->deferring = false;  // the inline task is not the end of ours
       ++ctx->inline_depth;
-      // The task starts its own count of nested arrivals, so the arrivals
-      // it puts off run before it returns (the list is empty here: see
-      // state_base::wait()).
-      ctx->arrival_depth = 0;
       ran = wait_access::try_run_inline(s, static_cast<const void*>(this));
     }
     if (ran) ++inline_claims();

@@ -17,6 +17,7 @@
 
 #include "budgets.hpp"
 #include "thread_context.hpp"
+#include "trampoline.hpp"
 
 namespace weft {
 inline namespace v1 {
@@ -141,10 +142,11 @@ void state_base::fire_task_end() noexcept {
 
 void state_base::wait() {
   if (ready()) return;
-  // An arrival put off below this frame may be what completes this state;
-  // nothing would run it while this stack blocks. Nor would anything run
-  // a task this thread holds (a destructor run at a task's end may wait).
-  run_deferred_arrivals();
+  // An arrival or an inline task put off below this frame may be what
+  // completes this state; nothing would run it while this stack blocks.
+  // Nor would anything run a task this thread holds (a destructor run at a
+  // task's end may wait).
+  drain_trampoline();
   flush_held();
   if (ready()) return;
   if (worker* w = this_thread_context()->pool) {
@@ -159,7 +161,7 @@ void state_base::wait() {
 
 bool state_base::wait_until(std::chrono::steady_clock::time_point deadline) {
   if (ready()) return true;
-  run_deferred_arrivals();  // as in wait()
+  drain_trampoline();  // as in wait()
   flush_held();
   if (ready()) return true;
   if (deadline <= std::chrono::steady_clock::now()) return false;

@@ -1,6 +1,6 @@
 // Per-thread facts the runtime needs: which pool's task this thread is
-// running, the inline executor's trampoline frame, the task a worker holds
-// to run next.
+// running, the stack's trampoline frame, the task a worker holds to run
+// next.
 // One out-of-line accessor keeps the thread_local in a single translation
 // unit of the library.
 #ifndef WEFT_RUNTIME_THREAD_CONTEXT_HPP
@@ -16,7 +16,7 @@ namespace weft {
 inline namespace v1 {
 namespace detail {
 
-struct inline_frame;
+struct trampoline_frame;
 struct inbox_duty;
 class deferred_arrival;
 class pool_core;
@@ -43,15 +43,12 @@ class worker {
 
 struct thread_context {
   worker* pool = nullptr;  // the scheduler (pool) whose task runs on this thread
-  inline_frame* trampoline = nullptr;  // the inline executor's open drain loop
+  // The stack's open drain loop (trampoline.hpp): inline-executor tasks
+  // and arrivals put off on it. It belongs to the stack, so a suspended
+  // task carries it to the worker it resumes on.
+  trampoline_frame* trampoline = nullptr;
   int inline_depth = 0;  // awaited tasks run inline (get()) nested on this stack
   inbox_duty* duty = nullptr;  // the pool's inbox drainer this stack runs in, if any
-  // Fan-in arrivals nested on this stack, and those put off (see
-  // arrive_or_defer()): they belong to the stack, so a suspended task
-  // carries them to the worker it resumes on.
-  unsigned arrival_depth = 0;
-  deferred_arrival* deferred_head = nullptr;
-  deferred_arrival* deferred_tail = nullptr;
   // The task the pool's run() started on this stack (its callable's
   // address) if a continuation its end submits may be held for this
   // worker (see held_task): only a task that returns to the dispatch loop,
@@ -166,11 +163,6 @@ inline void cpu_relax() noexcept {
 /// bound. Kept outside thread_context: it belongs to the thread, not to the
 /// stack a suspended task carries between workers.
 WEFT_RUNTIME_PRIVATE unsigned& inline_claims() noexcept;
-
-/// Runs the arrivals put off on the calling stack (see arrive_or_defer()),
-/// and those they put off in turn, until none is left. Never throws.
-void run_deferred_arrivals() noexcept;
-
 
 }  // namespace detail
 }  // namespace v1

@@ -119,6 +119,40 @@ TEST(InlineExecutor, ThreadsHaveIndependentTrampolines) {
   EXPECT_EQ(b_task_thread, b_self);
 }
 
+// A get() inside an inline task on work it queued on the same trampoline:
+// the wait runs the queued work first instead of blocking on it forever.
+TEST(InlineExecutor, AGetInsideAnInlineTaskRunsTheInlineWorkItWaitsFor) {
+  int got = 0;
+  std::vector<int> order;
+  weft::inline_executor().execute([&] {
+    weft::future<int> f = weft::async(weft::inline_executor(), [&] {
+      order.push_back(1);
+      return 7;
+    });
+    EXPECT_FALSE(f.is_ready()) << "queued behind the running task";
+    got = f.get();
+    order.push_back(2);
+  });
+  EXPECT_EQ(got, 7);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(InlineExecutor, AGetInsideAnInlineTaskOnAPoolWorkerRunsTheInlineWorkItWaitsFor) {
+  weft::thread_pool pool(1);
+  weft::future<int> outer = weft::async(pool, [] {
+    int got = 0;
+    weft::inline_executor().execute([&got] {
+      weft::future<int> chained =
+          weft::make_ready_future(20, weft::inline_executor()).then([](int x) { return x + 1; }).then([](int x) {
+            return x * 2;
+          });
+      got = chained.get();
+    });
+    return got;
+  });
+  EXPECT_EQ(get_within(outer), 42);
+}
+
 TEST(InlineExecutor, ContinuationsOnItRunWhereTheFutureCompletes) {
   weft::promise<int> p(weft::inline_executor());
   std::thread::id ran_on;

@@ -157,7 +157,9 @@ inline void executor_ref::defer(unique_task task) const {
 ///
 /// Nested submissions made while a task runs inline on the same thread are
 /// queued and run after it returns, in order, so a 100,000-long chain of
-/// inline continuations uses constant stack. Thread-safe. Like every weft
+/// inline continuations uses constant stack; a get() or wait() inside the
+/// task runs the queued ones first, since it may be waiting for one of
+/// them. Thread-safe. Like every weft
 /// executor, it passes an exception thrown by a task to
 /// report_unhandled_error() instead of throwing it at whoever happened to
 /// trigger the task; execute() itself only throws std::invalid_argument

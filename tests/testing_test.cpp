@@ -464,4 +464,36 @@ TEST(RunUntilComplete, ManualExecutorThatRunsDryIsADeadlock) {
   EXPECT_EQ(ex.pending(), 0u);
 }
 
+// --- docs/testing.md, "Testing code that uses weft", as written there ------
+
+using backend_fn = std::function<weft::future<int>(std::string)>;
+
+weft::future<int> price_or_last_known(const backend_fn& backend, const std::string& sku, int last_known) {
+  return backend(sku).on_error<std::runtime_error>([last_known](std::runtime_error&) { return last_known; });
+}
+
+TEST(Price, FallsBackWhenTheBackendFails) {
+  weft::testing::manual_executor ex;
+  weft::testing::mock_async<int(std::string)> backend("backend", ex);  // its futures continue on ex
+  backend.returns(120).fails(std::runtime_error("503"));
+
+  EXPECT_EQ(weft::testing::run_until_complete(price_or_last_known(backend, "a", 99), ex), 120);
+  EXPECT_EQ(weft::testing::run_until_complete(price_or_last_known(backend, "b", 99), ex), 99);
+  ASSERT_EQ(backend.call_count(), 2u);
+  EXPECT_EQ(std::get<0>(backend.calls()[1]), "b");
+}
+
+TEST(Price, WaitsForASlowBackend) {
+  weft::testing::manual_executor ex;
+  weft::testing::mock_async<int(std::string)> backend("backend", ex);
+  weft::promise<int> reply(ex);  // the test answers when it wants to
+  backend.returns_future(reply.get_future());
+
+  weft::future<int> price = price_or_last_known(backend, "c", 99);
+  ex.run_all();
+  EXPECT_FALSE(price.is_ready());  // still waiting on the backend
+  reply.set_value(130);
+  EXPECT_EQ(weft::testing::run_until_complete(std::move(price), ex), 130);
+}
+
 }  // namespace

@@ -1,4 +1,5 @@
-// weft/weft.hpp: every public weft header but the Boost interop one.
+// weft/weft.hpp: every public weft header but the Boost interop one and the
+// test kit (weft/testing.hpp, for tests).
 #ifndef WEFT_WEFT_HPP
 #define WEFT_WEFT_HPP
 

@@ -1,9 +1,10 @@
 // weft/executor.hpp: where work runs.
 //
 // An executor is anything that can run a unique_task: the work-stealing
-// thread_pool, the elastic blocking_pool, inline_executor(), the tests'
-// manual_executor, or a user type. Futures remember an executor and run their
-// continuations there, never on whichever thread fulfilled the promise.
+// thread_pool, the elastic blocking_pool, inline_executor(), the test
+// kit's testing::manual_executor, or a user type. Futures remember an
+// executor and run their continuations there, never on whichever thread
+// fulfilled the promise.
 #ifndef WEFT_EXECUTOR_HPP
 #define WEFT_EXECUTOR_HPP
 

@@ -1,10 +1,12 @@
-// weft/weft.hpp: every public weft header but the Boost interop one.
+// weft/weft.hpp: every public weft header but the Boost interop one and the
+// test kit (weft/testing.hpp, for tests).
 #ifndef WEFT_WEFT_HPP
 #define WEFT_WEFT_HPP
 
 #include "weft/async.hpp"
 #include "weft/blocking_pool.hpp"
 #include "weft/errors.hpp"
+#include "weft/exception_group.hpp"
 #include "weft/executor.hpp"
 #include "weft/future.hpp"
 #include "weft/promise.hpp"

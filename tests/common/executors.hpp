@@ -1,113 +1,29 @@
 // tests/common/executors.hpp: executors for tests.
 //
-// manual_executor queues tasks and runs them only when the test says so,
-// one at a time, on the test's thread: continuations become deterministic
-// and "did it run inline?" becomes a plain assertion. counting_executor
-// forwards to another executor and counts what passes through.
+// manual_executor (the public one, weft/testing.hpp) queues tasks and runs
+// them only when the test says so, one at a time, on the test's thread:
+// continuations become deterministic and "did it run inline?" becomes a
+// plain assertion. counting_executor forwards to another executor and
+// counts what passes through; occupied_worker keeps a pool's worker busy.
 #ifndef WEFT_TESTS_COMMON_EXECUTORS_HPP
 #define WEFT_TESTS_COMMON_EXECUTORS_HPP
 
 #include <atomic>
 #include <cstddef>
-#include <deque>
-#include <exception>
 #include <memory>
-#include <mutex>
-#include <stdexcept>
 #include <utility>
 
 #include <gtest/gtest.h>
 
 #include "sync.hpp"
-#include "weft/errors.hpp"
 #include "weft/executor.hpp"
+#include "weft/testing.hpp"
 
 namespace weft_test {
 
-/// Queues every task; run_one()/run_all() run them in FIFO order on the
-/// calling thread. Thread-safe: execute() may be called from any thread.
-/// A task that throws is reported like weft's executors do.
-class manual_executor final : public weft::executor {
- public:
-  // retire() first, as executor.hpp asks of an executor whose destructor
-  // does work: what reaches it from now on is refused, not queued.
-  ~manual_executor() override {
-    retire();
-    abandon_all();
-  }
-
-  void execute(weft::unique_task task) override {
-    if (!task) throw std::invalid_argument("manual_executor::execute: the task argument is empty");
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) {
-      task.abandon(std::make_exception_ptr(weft::executor_shutdown()));
-      throw weft::executor_shutdown();
-    }
-    queue_.push_back(std::move(task));
-    ++submitted_;
-  }
-
-  /// Runs the oldest queued task; false if none was queued.
-  bool run_one() {
-    weft::unique_task t;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (queue_.empty()) return false;
-      t = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    try {
-      t();
-    } catch (...) {
-      weft::report_unhandled_error(std::current_exception());
-    }
-    return true;
-  }
-
-  /// Runs queued tasks (including ones they queue) until none is left;
-  /// returns how many ran.
-  std::size_t run_all() {
-    std::size_t n = 0;
-    while (run_one()) ++n;
-    return n;
-  }
-
-  /// Tasks waiting to run.
-  std::size_t pending() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return queue_.size();
-  }
-  /// Tasks ever accepted.
-  std::size_t submitted() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return submitted_;
-  }
-
-  /// Refuses further work and abandons what is queued (futures behind it
-  /// fail with executor_shutdown).
-  void shutdown() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      closed_ = true;
-    }
-    abandon_all();
-  }
-
- private:
-  void abandon_all() {
-    std::deque<weft::unique_task> q;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      q.swap(queue_);
-    }
-    for (auto& t : q) t.abandon(std::make_exception_ptr(weft::executor_shutdown()));
-  }
-
-  mutable std::mutex mutex_;
-  std::deque<weft::unique_task> queue_;
-  std::size_t submitted_ = 0;
-  bool closed_ = false;
-};
+/// The public kit's manual_executor (weft/testing.hpp): queues every task
+/// and runs them, FIFO or at a chosen position, on the calling thread.
+using manual_executor = weft::testing::manual_executor;
 
 /// Forwards to `inner` and counts the tasks it was given.
 class counting_executor final : public weft::executor {

@@ -72,11 +72,6 @@ constexpr std::size_t max_timer_batch = 64;
 // on would keep it off the CPU.
 constexpr unsigned spin_lock_spins = 64;
 
-// The timer thread's timer slack (prctl PR_SET_TIMERSLACK): how late the
-// kernel may wake it past a deadline to merge wake-ups. The default is
-// 50 us; a timer thread wakes rarely and its deadlines are the point.
-constexpr unsigned long timer_thread_slack_ns = 1000;
-
 }  // namespace detail
 }  // namespace v1
 }  // namespace weft

@@ -88,8 +88,9 @@ class timer_queue {
   bool push(std::int64_t deadline, task_timer* n);
   /// As push(), for a sleep.
   bool push(std::int64_t deadline, sleep_state* s);
-  /// Takes `n` out of the heap if it is still there: true if it was (its
-  /// task is destroyed here and the queue's reference dropped). Never throws.
+  /// Takes `n` out of the heap if it is still there: true if it was; then
+  /// the caller's handle reference is consumed too, and `n` (with its task)
+  /// is destroyed here. Never throws.
   bool cancel(task_timer* n) noexcept;
 
   /// Before a hand-over outside the heap (a deadline already reached when
@@ -102,7 +103,7 @@ class timer_queue {
   /// advance()). Never throws.
   void fire_due(clock::time_point now) noexcept;
   /// The earliest deadline other than time_point::max(), or max.
-  clock::time_point next_deadline() const noexcept;
+  clock::time_point next_deadline() noexcept;
   std::size_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
   bool closed() const noexcept;
 

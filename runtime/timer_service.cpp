@@ -4,7 +4,6 @@
 #include "weft/timer.hpp"
 
 #include <pthread.h>
-#include <sys/prctl.h>
 
 #include <chrono>
 #include <string>
@@ -107,7 +106,7 @@ bool timer_queue::push_entry(const timer_entry& e) {
     timer_entry queued = e;
     queued.order |= next_order_++ << 1;
     heap_.push(queued);
-    pending_.store(heap_.size(), std::memory_order_relaxed);
+    pending_.store(heap_.live(), std::memory_order_relaxed);
     // Only an earlier deadline than the one the thread sleeps for needs
     // it: most timers (timeouts) are later than the earliest one.
     if (threaded_ && e.deadline < sleeping_until_) {
@@ -123,14 +122,16 @@ bool timer_queue::cancel(task_timer* n) noexcept {
   {
     std::lock_guard<spin_lock> lock(lock_);
     if (n->index == task_timer::not_queued) return false;  // fired, firing, or shut down
-    heap_.remove(n->index);
+    heap_.kill(n->index);
     n->index = task_timer::not_queued;
-    pending_.store(heap_.size(), std::memory_order_relaxed);
+    pending_.store(heap_.live(), std::memory_order_relaxed);
   }
-  // The task and its captures die here, on the cancelling thread, outside
-  // the lock (their destructors may arm timers).
+  // Both references are the caller's now (the queue's, just taken back,
+  // and the handle it consumes), so no count is needed. The task and its
+  // captures die here, on the cancelling thread, outside the lock (their
+  // destructors may arm timers).
   n->task.reset();
-  release_node(n);
+  delete n;
   return true;
 }
 
@@ -145,15 +146,15 @@ bool timer_queue::begin_hand_over() noexcept {
 
 std::size_t timer_queue::take_due(std::int64_t now, timer_entry* out, std::size_t max) noexcept {
   std::size_t n = 0;
-  while (n < max && !heap_.empty()) {
-    const timer_entry& first = heap_.top();
-    if (first.deadline > now || first.deadline == never) break;
+  while (n < max) {
+    const timer_entry* first = heap_.top();
+    if (first == nullptr || first->deadline > now || first->deadline == never) break;
     out[n] = heap_.pop();
     if (out[n].is_task()) out[n].task_node()->index = task_timer::not_queued;
     ++n;
   }
   if (n > 0) {
-    pending_.store(heap_.size(), std::memory_order_relaxed);
+    pending_.store(heap_.live(), std::memory_order_relaxed);
     handing_over_.fetch_add(1, std::memory_order_relaxed);  // see begin_hand_over()
   }
   return n;
@@ -225,10 +226,11 @@ void timer_queue::fire_due(clock::time_point now) noexcept {
   }
 }
 
-clock::time_point timer_queue::next_deadline() const noexcept {
+clock::time_point timer_queue::next_deadline() noexcept {
   std::lock_guard<spin_lock> lock(lock_);
-  if (heap_.empty()) return clock::time_point::max();
-  return clock::time_point(clock::duration(heap_.top().deadline));
+  const timer_entry* first = heap_.top();
+  if (first == nullptr) return clock::time_point::max();
+  return clock::time_point(clock::duration(first->deadline));
 }
 
 void timer_queue::start_thread(const std::shared_ptr<timer_queue>& self) {
@@ -242,11 +244,11 @@ void timer_queue::start_thread(const std::shared_ptr<timer_queue>& self) {
 }
 
 void timer_queue::run_thread() noexcept {
+  // The kernel's timer slack is left as it is (50 us by default): it lets
+  // the thread wake once for deadlines that close together, and a slack of
+  // 1 us made the thread 3x as costly per timer and, on a busy machine,
+  // the timers 8x as late (docs/decisions.md, "Timers").
   pthread_setname_np(pthread_self(), "weft-timer");
-  // The kernel may fire a sleeping thread's timer up to its "slack" late
-  // (50 us by default) to batch wake-ups; the deadline is what this thread
-  // is for.
-  prctl(PR_SET_TIMERSLACK, timer_thread_slack_ns, 0, 0, 0);
   timer_entry batch[max_timer_batch];
   for (;;) {
     const std::int64_t now = clock_.now().time_since_epoch().count();
@@ -256,7 +258,10 @@ void timer_queue::run_thread() noexcept {
       std::lock_guard<spin_lock> lock(lock_);
       if (closed_) return;
       n = take_due(now, batch, max_timer_batch);
-      if (n == 0) next = heap_.empty() ? never : heap_.top().deadline;
+      if (n == 0) {
+        const timer_entry* first = heap_.top();
+        next = first == nullptr ? never : first->deadline;
+      }
       sleeping_until_ = next;
     }
     if (n > 0) {
@@ -369,11 +374,17 @@ detail::executor_ref timer_service::executor_for(executor* ex, const char* who) 
   return *ex;
 }
 
-timer_handle timer_service::arm(clock::time_point deadline, executor* ex, unique_task&& task, const char* who) {
+timer_handle timer_service::arm_in(clock::duration d, executor* ex, unique_task&& task, const char* who) {
+  if (d <= clock::duration::zero()) return arm(clock::time_point(), true, ex, std::move(task), who);
+  return arm(saturating_deadline(clock_.now(), d), false, ex, std::move(task), who);
+}
+
+timer_handle timer_service::arm(clock::time_point deadline, bool due, executor* ex, unique_task&& task,
+                                const char* who) {
   if (!task) throw std::invalid_argument(std::string(who) + ": the task argument is empty");
   const detail::executor_ref target = executor_for(ex, who);
   const std::int64_t at = deadline.time_since_epoch().count();
-  if (deadline != clock::time_point::max() && deadline <= clock_.now()) {
+  if (due) {
     if (!queue_->begin_hand_over()) {
       task.abandon(std::make_exception_ptr(executor_shutdown(detail::shut_down_message)));
       throw_shut_down();
@@ -403,11 +414,11 @@ timer_handle timer_service::arm(clock::time_point deadline, executor* ex, unique
 }
 
 timer_handle timer_service::arm_at(clock::time_point deadline, executor& ex, unique_task task) {
-  return arm(deadline, &ex, std::move(task), "weft::timer_service::arm_at");
+  return arm(deadline, reached(deadline), &ex, std::move(task), "weft::timer_service::arm_at");
 }
 
 timer_handle timer_service::arm_at(clock::time_point deadline, unique_task task) {
-  return arm(deadline, nullptr, std::move(task), "weft::timer_service::arm_at");
+  return arm(deadline, reached(deadline), nullptr, std::move(task), "weft::timer_service::arm_at");
 }
 
 bool timer_service::cancel(timer_handle& h) {
@@ -418,16 +429,21 @@ bool timer_service::cancel(timer_handle& h) {
   detail::task_timer* node = h.node_;
   h.node_ = nullptr;
   h.owner_ = nullptr;
-  const bool won = queue_->cancel(node);
-  detail::release_timer(node);  // the handle's reference
-  return won;
+  if (queue_->cancel(node)) return true;  // the node, and the handle's reference with it, is gone
+  detail::release_timer(node);          // the handle's reference
+  return false;
 }
 
-future<void> timer_service::sleep(clock::time_point deadline, executor* ex, const char* who) {
+future<void> timer_service::sleep_in(clock::duration d, executor* ex, const char* who) {
+  if (d <= clock::duration::zero()) return sleep(clock::time_point(), true, ex, who);
+  return sleep(saturating_deadline(clock_.now(), d), false, ex, who);
+}
+
+future<void> timer_service::sleep(clock::time_point deadline, bool due, executor* ex, const char* who) {
   const detail::executor_ref target = executor_for(ex, who);
   auto* s = new detail::sleep_state(target);
   future<void> f = detail::future_access::adopt<void>(s);
-  if (deadline != clock::time_point::max() && deadline <= clock_.now()) {
+  if (due) {
     if (!queue_->begin_hand_over()) {
       s->release();  // the queue's reference; the future's goes with it
       throw_shut_down();
@@ -451,11 +467,11 @@ future<void> timer_service::sleep(clock::time_point deadline, executor* ex, cons
 }
 
 future<void> timer_service::sleep_until(clock::time_point t, executor& ex) {
-  return sleep(t, &ex, "weft::timer_service::sleep_until");
+  return sleep(t, reached(t), &ex, "weft::timer_service::sleep_until");
 }
 
 future<void> timer_service::sleep_until(clock::time_point t) {
-  return sleep(t, nullptr, "weft::timer_service::sleep_until");
+  return sleep(t, reached(t), nullptr, "weft::timer_service::sleep_until");
 }
 
 void timer_service::shutdown() noexcept { queue_->shutdown(); }

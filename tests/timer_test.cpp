@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -365,6 +366,47 @@ TEST(Timers, CancelInTheMiddleKeepsTheOthersInOrder) {
     }
   }
   EXPECT_EQ(order, expected);
+}
+
+TEST(Timers, CancellingMostOfManyKeepsTheRestInOrder) {
+  // Cancelled timers leave tombstones that are compacted away once they
+  // outnumber the live ones: cancel 3 in 4, in a scrambled order, with the
+  // clock moving in between, and check order, pending() and next_deadline().
+  manual_timers t;
+  constexpr int n = 4000;
+  std::vector<int> order;
+  std::vector<weft::timer_handle> hs;
+  auto deadline_of = [](int i) { return at_ms(1 + (i * 7919) % n); };
+  for (int i = 0; i < n; ++i) hs.push_back(t.svc.arm_at(deadline_of(i), [&order, i] { order.push_back(i); }));
+  std::vector<int> kept;
+  int cancelled = 0;
+  for (int k = 0; k < n; ++k) {
+    const int i = (k * 2657) % n;  // a permutation of 0..n-1
+    if (i % 4 == 0) {
+      kept.push_back(i);
+      continue;
+    }
+    ASSERT_TRUE(t.svc.cancel(hs[static_cast<std::size_t>(i)])) << i;
+    ++cancelled;
+    EXPECT_EQ(t.svc.pending(), static_cast<std::size_t>(n - cancelled));
+    if (k == n / 2) {
+      t.clk.advance(std::chrono::milliseconds(n / 8));  // some fire between cancels
+      t.ex.run_all();
+    }
+  }
+  tp earliest = tp::max();
+  std::sort(kept.begin(), kept.end(), [&](int a, int b) { return deadline_of(a) < deadline_of(b); });
+  for (int i : kept) {
+    if (deadline_of(i) > t.clk.now()) {
+      earliest = deadline_of(i);
+      break;
+    }
+  }
+  EXPECT_EQ(t.svc.next_deadline(), earliest);
+  t.clk.advance(std::chrono::milliseconds(2 * n));
+  t.ex.run_all();
+  EXPECT_EQ(order, kept);
+  EXPECT_EQ(t.svc.pending(), 0u);
 }
 
 // ---- deadlines already reached ---------------------------------------------------

@@ -86,12 +86,13 @@ class steady_clock final : public clock {
 /// `d` as a clock::duration, for a timer: rounded up to whole nanoseconds
 /// (a timer is never early), negative durations (and NaN) as zero, and
 /// saturating at clock::duration::max() instead of overflowing (so
-/// std::chrono::hours::max() means "never"). Never throws.
+/// std::chrono::hours::max() means "never"). A pure function: thread-safe,
+/// never throws.
 template <class Rep, class Period>
 clock::duration timer_duration(const std::chrono::duration<Rep, Period>& d) noexcept;
 
 /// `t + d`, saturating at clock::time_point::max(); a negative `d` counts as
-/// zero. Never throws.
+/// zero. A pure function: thread-safe, never throws.
 inline clock::time_point saturating_deadline(clock::time_point t, clock::duration d) noexcept {
   using rep = clock::duration::rep;
   if (d <= clock::duration::zero()) return t;

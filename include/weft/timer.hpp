@@ -137,7 +137,8 @@ class timer_service final : public service {
   timer_service(clock& clk, executor& ex);
   /// timer_service(steady_clock::instance(), ex).
   explicit timer_service(executor& ex);
-  /// shutdown(), then stops the thread. Must not race any other call.
+  /// shutdown() (which stops the thread), then leaves the clock. Must not
+  /// race any other call.
   ~timer_service() override;
 
   /// `pool`'s timer service on the steady clock, made on first use (a
@@ -201,8 +202,9 @@ class timer_service final : public service {
   /// abandoned with it; a task already handed over is not recalled. When it
   /// returns nothing more is handed to an executor (it waits for a hand-over
   /// in progress on another thread, and stops the thread), and arming
-  /// throws. Called by the pool's shutdown for its own service. Idempotent.
-  /// Never throws.
+  /// throws. Called by the pool's shutdown for its own service. Idempotent
+  /// (a call made while another is still failing the timers returns at
+  /// once). Never throws.
   void shutdown() noexcept override;
   /// True once shutdown() has begun. Never throws.
   bool is_shut_down() const noexcept;
@@ -243,20 +245,21 @@ timer_service& default_timer_service();
 /// asyncio.sleep(d): a future<void> that completes once `d` has passed on
 /// the steady clock, on default_pool(), where its continuations run. A
 /// negative `d` is zero (it completes at once, through the pool); a huge
-/// one never completes. Throws executor_shutdown if default_pool() was
-/// shut down, std::bad_alloc.
+/// one never completes. Thread-safe. Throws executor_shutdown if
+/// default_pool() was shut down, std::bad_alloc.
 template <class Rep, class Period>
 future<void> sleep_for(const std::chrono::duration<Rep, Period>& d) {
   return default_timer_service().sleep_for(d);
 }
-/// As sleep_for(), until `t` on the steady clock.
+/// As sleep_for(), until `t` on the steady clock. Thread-safe.
 future<void> sleep_until(clock::time_point t);
 /// svc.sleep_for(d): on `svc`'s clock, continuing on its executor.
+/// Thread-safe; throws as timer_service::sleep_for().
 template <class Rep, class Period>
 future<void> sleep_for(timer_service& svc, const std::chrono::duration<Rep, Period>& d) {
   return svc.sleep_for(d);
 }
-/// svc.sleep_until(t).
+/// svc.sleep_until(t). Thread-safe; throws as timer_service::sleep_until().
 inline future<void> sleep_until(timer_service& svc, clock::time_point t) { return svc.sleep_until(t); }
 
 namespace detail {
@@ -287,16 +290,18 @@ struct delay_step {
 /// `f.then_result(...)` into svc.sleep_for(d). The pause is armed now. The
 /// returned future continues on `f`'s executor (as `f` would have). If the
 /// service shuts down before `d` has passed, it fails with that
-/// executor_shutdown and `f`'s outcome is dropped. Consumes `f`. Throws
-/// future_error(no_state) if `f` is invalid, and what svc.sleep_for()
-/// throws (then `f` is left untouched).
+/// executor_shutdown and `f`'s outcome is dropped. Consumes `f` (a future
+/// is used by one thread at a time; delay() on distinct futures may run
+/// concurrently). Throws future_error(no_state) if `f` is invalid, and what
+/// svc.sleep_for() throws (then `f` is dropped: an error it held goes to
+/// the unhandled-error handler).
 template <class T, class Rep, class Period>
 future<T> delay(timer_service& svc, future<T> f, const std::chrono::duration<Rep, Period>& d) {
   if (!f.valid()) throw future_error(future_errc::no_state);
   future<void> pause = svc.sleep_for(d);
   return std::move(f).then_result(detail::delay_step<T>{std::move(pause)});
 }
-/// delay(default_timer_service(), f, d).
+/// delay(default_timer_service(), f, d): the pause on the steady clock.
 template <class T, class Rep, class Period>
 future<T> delay(future<T> f, const std::chrono::duration<Rep, Period>& d) {
   return delay(default_timer_service(), std::move(f), d);

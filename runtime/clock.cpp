@@ -36,7 +36,9 @@ clock::time_point manual_clock::now() const noexcept {
 void manual_clock::move_to(time_point t) noexcept {
   const duration::rep target = t.time_since_epoch().count();
   duration::rep seen = now_.load(std::memory_order_relaxed);
-  // Never backwards: concurrent advances leave the furthest time.
+  // Never backwards: concurrent advances leave the furthest time. The
+  // first load and a failed exchange only feed the next try (relaxed); the
+  // store that moves the clock releases, as now() acquires.
   while (seen < target && !now_.compare_exchange_weak(seen, target, std::memory_order_release,
                                                        std::memory_order_relaxed)) {
   }

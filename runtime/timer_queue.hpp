@@ -155,7 +155,9 @@ class timer_queue {
   // closed_, readable without the lock: a hand-over stops at once when a
   // task it handed over inline shut the service down.
   std::atomic<bool> closing_{false};
-  std::atomic<std::size_t> pending_{0};  // heap_.size(), for pending() without the lock
+  // heap_.live(), for pending() without the lock. Relaxed: written under
+  // the lock, read as a snapshot that orders nothing.
+  std::atomic<std::size_t> pending_{0};
   // Batches being handed over outside the lock; shutdown() waits for them.
   std::atomic<unsigned> handing_over_{0};
 

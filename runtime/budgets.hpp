@@ -61,6 +61,18 @@ constexpr std::size_t trampoline_compact_after = 32;
 // slow one little extra.
 constexpr std::chrono::nanoseconds spin_budget{8000};
 
+// Timers one hand-over takes out of a timer service's heap under its lock
+// before it releases the lock and hands them to their executors: 10,000
+// timers due at once must not keep arming and cancelling threads spinning
+// for the whole batch, and 64 hand-overs per lock still amortise it.
+constexpr std::size_t max_timer_batch = 64;
+
+// Spins on a timer service's lock before a waiter yields its CPU: the lock
+// is held for one heap operation (tens of ns), so a spin almost always
+// wins; past that the holder was likely preempted (2 vCPUs), and spinning
+// on would keep it off the CPU.
+constexpr unsigned spin_lock_spins = 64;
+
 }  // namespace detail
 }  // namespace v1
 }  // namespace weft

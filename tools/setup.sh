@@ -15,6 +15,7 @@ packages=(
   libboost-thread-dev libboost-chrono-dev      # blocking pool threads, interop.hpp; chrono for tests' and tour's sleeps
   libgtest-dev libgmock-dev                    # tests
   libbenchmark-dev                             # tools/bench
+  libasio-dev                                  # tools/bench only: the asio::steady_timer peer (header-only)
 )
 
 # One dpkg-query for all of them. Names it does not know print nothing and

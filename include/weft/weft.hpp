@@ -5,6 +5,7 @@
 
 #include "weft/async.hpp"
 #include "weft/blocking_pool.hpp"
+#include "weft/clock.hpp"
 #include "weft/errors.hpp"
 #include "weft/exception_group.hpp"
 #include "weft/executor.hpp"
@@ -14,6 +15,7 @@
 #include "weft/service.hpp"
 #include "weft/shared_future.hpp"
 #include "weft/thread_pool.hpp"
+#include "weft/timer.hpp"
 #include "weft/unique_task.hpp"
 #include "weft/when_all.hpp"
 

@@ -4,6 +4,7 @@
 
 #include "weft/async.hpp"
 #include "weft/blocking_pool.hpp"
+#include "weft/cancellation.hpp"
 #include "weft/errors.hpp"
 #include "weft/executor.hpp"
 #include "weft/future.hpp"

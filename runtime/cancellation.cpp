@@ -304,6 +304,14 @@ void cancel_state::run_nodes() noexcept {
 
 void throw_cancelled(const char* what) { throw cancelled_error(what); }
 
+std::exception_ptr make_cancelled(const char* what) noexcept {
+  try {
+    return std::make_exception_ptr(cancelled_error(what));
+  } catch (...) {
+    return std::current_exception();  // std::bad_alloc
+  }
+}
+
 }  // namespace detail
 
 void cancellation_callback::attach(detail::cancel_state* s) noexcept {

@@ -5,6 +5,8 @@
 #include "weft/cancellation.hpp"
 
 #include <array>
+#include <condition_variable>
+#include <mutex>
 #include <atomic>
 #include <memory>
 #include <stdexcept>
@@ -15,13 +17,51 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/chrono.hpp>
+#include <boost/thread/thread.hpp>
+
 #include "error_capture.hpp"
+#include "executors.hpp"
 #include "sync.hpp"
 #include "watchdog.hpp"
+#include "weft/async.hpp"
+#include "weft/blocking_pool.hpp"
+#include "weft/future.hpp"
+#include "weft/promise.hpp"
+#include "weft/shared_future.hpp"
+#include "weft/thread_pool.hpp"
 
 namespace {
 
 using weft_test::error_capture;
+using weft_test::get_within;
+using weft_test::manual_executor;
+
+// Counts the live copies of a capture (a moved-from witness does not count).
+class witness {
+ public:
+  explicit witness(std::shared_ptr<std::atomic<int>> live) : live_(std::move(live)) { live_->fetch_add(1); }
+  witness(const witness& o) : live_(o.live_) {
+    if (live_) live_->fetch_add(1);
+  }
+  witness(witness&& o) noexcept : live_(std::move(o.live_)) {}
+  witness& operator=(const witness&) = delete;
+  ~witness() {
+    if (live_) live_->fetch_sub(1);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int>> live_;
+};
+
+// Attaches to `f` a continuation on the inline executor that records how
+// many witnesses were alive when `f` resolved, and returns that number
+// once it is known (-1 if `f` did not resolve in time).
+template <class T>
+int alive_when_resolved(weft::future<T> f, const std::shared_ptr<std::atomic<int>>& live) {
+  auto seen = std::move(f).then_result(weft::inline_executor(), [live](weft::result<T>) { return live->load(); });
+  return get_within(seen);
+}
 
 // ---- sources and tokens -------------------------------------------------------
 
@@ -460,6 +500,226 @@ TEST(LinkedSource, TheChildsLastSourceDyingDuringTheParentsCancelWaitsForIt) {
     canceller.join();
     EXPECT_EQ(parent.token().registered_callbacks(), 0u);
   }
+}
+
+// ---- async with a token ---------------------------------------------------------
+
+TEST(AsyncWithToken, RunsAsAsyncWhenNotCancelled) {
+  weft::thread_pool pool(2);
+  weft::cancellation_source src;
+  EXPECT_EQ(get_within(weft::async(pool, src.token(), [] { return 6 * 7; })), 42);
+  EXPECT_EQ(get_within(weft::async(pool, weft::cancellation_token(), [] { return 1; })), 1);
+}
+
+TEST(AsyncWithToken, CancelledBeforeTheTaskStartsItNeverRunsAndFailsWithCancelled) {
+  manual_executor ex;
+  weft::cancellation_source src;
+  bool ran = false;
+  auto f = weft::async(ex, src.token(), [&] {
+    ran = true;
+    return 1;
+  });
+  src.cancel();
+  EXPECT_FALSE(f.is_ready());  // checked when the task starts, not before
+  ASSERT_EQ(ex.run_all(), 1u);
+  ASSERT_TRUE(f.is_ready());
+  EXPECT_THROW(f.get(), weft::cancelled_error);
+  EXPECT_FALSE(ran);
+}
+
+TEST(AsyncWithToken, TheCallableAndItsCapturesDieBeforeTheCancelledFutureResolves) {
+  manual_executor ex;
+  weft::cancellation_source src;
+  auto live = std::make_shared<std::atomic<int>>(0);
+  auto f = weft::async(ex, src.token(), [w = witness(live)] { return 1; });
+  EXPECT_EQ(live->load(), 1);
+  src.cancel();
+  weft_test::joining_thread runner([&] { ex.run_all(); });
+  EXPECT_EQ(alive_when_resolved(std::move(f), live), 0);
+}
+
+TEST(AsyncWithToken, TheCallableMayPollTheTokenToStopPartWay) {
+  weft::thread_pool pool(2);
+  weft::cancellation_source src;
+  weft_test::latch started(1);
+  std::atomic<int> steps{0};
+  auto f = weft::async(pool, src.token(), [&, t = src.token()] {
+    started.count_down();
+    for (;;) {
+      t.throw_if_cancelled();
+      ++steps;
+      std::this_thread::yield();
+    }
+  });
+  ASSERT_TRUE(started.wait_within());
+  src.cancel();
+  EXPECT_THROW(get_within(f), weft::cancelled_error);
+}
+
+TEST(AsyncWithToken, AReturnedFutureIsUnwrapped) {
+  weft::thread_pool pool(2);
+  weft::cancellation_source src;
+  auto f = weft::async(pool, src.token(), [&pool] { return weft::async(pool, [] { return 5; }); });
+  EXPECT_EQ(get_within(f), 5);
+}
+
+// ---- then with a token ---------------------------------------------------------
+
+TEST(ThenWithToken, RunsAsThenWhenNotCancelled) {
+  weft::thread_pool pool(2);
+  weft::cancellation_source src;
+  auto f = weft::async(pool, [] { return 20; }).then(src.token(), [](int v) { return v + 1; });
+  EXPECT_EQ(get_within(f), 21);
+  auto g = weft::async(pool, [] {}).then(src.token(), [] { return 2; });
+  EXPECT_EQ(get_within(g), 2);
+}
+
+TEST(ThenWithToken, CancelledBeforeTheContinuationStartsFnIsDroppedUnrun) {
+  manual_executor ex;
+  weft::cancellation_source src;
+  weft::promise<int> p(ex);
+  auto live = std::make_shared<std::atomic<int>>(0);
+  bool ran = false;
+  auto f = p.get_future().then(src.token(), [&ran, w = witness(live)](int v) {
+    ran = true;
+    return v;
+  });
+  p.set_value(1);
+  src.cancel();  // the continuation is queued, not started
+  EXPECT_EQ(live->load(), 1);
+  weft_test::joining_thread runner([&] { ex.run_all(); });
+  EXPECT_EQ(alive_when_resolved(std::move(f), live), 0);
+  EXPECT_FALSE(ran);
+}
+
+TEST(ThenWithToken, ItsFutureFailsWithCancelledError) {
+  manual_executor ex;
+  weft::cancellation_source src;
+  src.cancel();
+  auto f = weft::make_ready_future(1, ex).then(src.token(), [](int v) { return v; });
+  ex.run_all();
+  ASSERT_TRUE(f.is_ready());
+  EXPECT_THROW(f.get(), weft::cancelled_error);
+}
+
+TEST(ThenWithToken, CancellationStopsTheRestOfAChain) {
+  manual_executor ex;
+  weft::cancellation_source src;
+  std::vector<int> ran;
+  auto f = weft::make_ready_future(0, ex)
+               .then(src.token(),
+                     [&](int v) {
+                       ran.push_back(1);
+                       src.cancel();  // from inside a step: the next ones do not start
+                       return v + 1;
+                     })
+               .then(src.token(), [&](int v) {
+                 ran.push_back(2);
+                 return v + 1;
+               })
+               .then(src.token(), [&](int v) {
+                 ran.push_back(3);
+                 return v + 1;
+               });
+  ex.run_all();
+  ASSERT_TRUE(f.is_ready());
+  EXPECT_THROW(f.get(), weft::cancelled_error);
+  EXPECT_EQ(ran, std::vector<int>{1});
+}
+
+TEST(ThenWithToken, AnErrorPassesOnAsWithThen) {
+  manual_executor ex;
+  weft::cancellation_source src;
+  src.cancel();
+  auto f = weft::make_exceptional_future<int>(std::runtime_error("input failed"), ex).then(src.token(), [](int v) {
+    return v;
+  });
+  ex.run_all();
+  ASSERT_TRUE(f.is_ready());
+  EXPECT_THROW(f.get(), std::runtime_error);
+}
+
+TEST(ThenWithToken, WithAnExecutorRunsThere) {
+  weft::thread_pool pool(2);
+  manual_executor ex;
+  weft::cancellation_source src;
+  bool ran_here = false;
+  auto f = weft::make_ready_future(3, pool).then(ex, src.token(), [&](int v) {
+    ran_here = true;
+    return v * 2;
+  });
+  // The input is ready: then() hands the continuation to `ex` at once.
+  ASSERT_EQ(ex.run_all(), 1u);
+  EXPECT_EQ(get_within(f), 6);
+  EXPECT_TRUE(ran_here);
+
+  auto g = weft::make_ready_future(3, pool).then(ex, src.token(), [](int v) { return v; });
+  src.cancel();
+  ex.run_all();
+  ASSERT_TRUE(g.is_ready());
+  EXPECT_THROW(g.get(), weft::cancelled_error);
+}
+
+TEST(ThenWithToken, OnASharedFuture) {
+  manual_executor ex;
+  weft::cancellation_source src;
+  weft::promise<int> p(ex);
+  weft::shared_future<int> s = p.get_future().share();
+  auto kept = s.then(src.token(), [](int v) { return v + 1; });
+  auto dropped = s.then(ex, src.token(), [](int v) { return v + 2; });
+  auto plain = s.then([](int v) { return v + 3; });
+  p.set_value(10);
+  ex.run_one();  // the first continuation runs before the cancel
+  src.cancel();
+  ex.run_all();
+  EXPECT_EQ(kept.get(), 11);
+  EXPECT_THROW(dropped.get(), weft::cancelled_error);
+  EXPECT_EQ(plain.get(), 13);
+}
+
+// ---- offload with a token: what tests/blocking_pool_test.cpp does not cover ------
+
+TEST(OffloadWithToken, TheCallableDiesBeforeTheCancelledFutureResolves) {
+  weft::blocking_pool pool(1);
+  weft_test::gate release;
+  weft_test::latch started(1);
+  auto blocker = weft::offload(pool, [&] {
+    started.count_down();
+    return release.wait_within();
+  });
+  ASSERT_TRUE(started.wait_within());
+  weft::cancellation_source src;
+  auto live = std::make_shared<std::atomic<int>>(0);
+  auto f = weft::offload(pool, src.token(), [w = witness(live)] { return 1; });
+  src.cancel();
+  release.open();
+  EXPECT_EQ(alive_when_resolved(std::move(f), live), 0);
+  EXPECT_TRUE(get_within(blocker));
+}
+
+// A call that interruption cannot reach (here a plain std::condition_variable
+// wait) is stopped by a callback on the same token that makes it return.
+TEST(OffloadWithToken, ACallbackStopsACallThatInterruptionCannotReach) {
+  weft::blocking_pool pool(1);
+  weft::cancellation_source src;
+  std::mutex m;
+  std::condition_variable cv;
+  bool closed = false;
+  weft_test::latch waiting(1);
+  weft::cancellation_callback close_it(src.token(), [&] {
+    std::lock_guard<std::mutex> lock(m);
+    closed = true;
+    cv.notify_all();
+  });
+  auto f = weft::offload(pool, src.token(), [&] {
+    std::unique_lock<std::mutex> lock(m);
+    waiting.count_down();
+    cv.wait(lock, [&] { return closed; });  // not an interruption point
+    return std::string("returned when its wait was released");
+  });
+  ASSERT_TRUE(waiting.wait_within());
+  src.cancel();
+  EXPECT_EQ(get_within(f), "returned when its wait was released");
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <new>
 #include <thread>
 #include <type_traits>
@@ -138,6 +139,9 @@ class cancel_state {
 
 /// Throws cancelled_error with `what`.
 [[noreturn]] void throw_cancelled(const char* what);
+/// A cancelled_error with `what`, as an exception_ptr (std::bad_alloc's,
+/// without memory for it). Never throws.
+std::exception_ptr make_cancelled(const char* what) noexcept;
 
 }  // namespace detail
 

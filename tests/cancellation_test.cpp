@@ -294,8 +294,8 @@ TEST(CancellationCallback, AFunctionMayDestroyTheLastSourceAndToken) {
   weft::cancellation_callback first(src->token(), [&] { ++runs; });
   cb.reset(new weft::cancellation_callback(src->token(), [&] {
     ++runs;
-    cb.reset();
     src.reset();  // the state stays alive until cancel() returns
+    cb.reset();   // last: it destroys this function's captures
   }));
   weft::cancellation_source* raw = src.get();
   raw->cancel();  // ASan: nothing is touched after it is freed
@@ -462,8 +462,8 @@ TEST(LinkedSource, TheChildsLastSourceMayDieInsideTheParentsCancel) {
   int runs = 0;
   cb.reset(new weft::cancellation_callback(child->token(), [&] {
     ++runs;
-    cb.reset();
     child.reset();
+    cb.reset();  // last: it destroys this function's captures
   }));
   EXPECT_TRUE(parent.cancel());
   EXPECT_EQ(runs, 1);

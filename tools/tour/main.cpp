@@ -41,6 +41,7 @@ const example examples[] = {
     {"08", "from_std / from_boost / to_boost", "asyncio.wrap_future(concurrent_future)", tour_08},
     {"09", "nested get() on a pool", "await inside a task (no deadlock)", tour_09},
     {"10", "promise", "loop.create_future(); fut.set_result(v)", tour_10},
+    {"11", "cancellation", "task.cancel(); except asyncio.CancelledError", tour_11},
 };
 
 bool selected(const example& ex, int argc, char** argv) {

@@ -18,6 +18,7 @@ void tour_07(tour::flaky_service& svc);  // shared_future: one call, many reader
 void tour_08(tour::flaky_service& svc);  // interop: std::future and boost::future
 void tour_09(tour::flaky_service& svc);  // nested get() on a pool does not deadlock
 void tour_10(tour::flaky_service& svc);  // promise: turn a callback API into futures
+void tour_11(tour::flaky_service& svc);  // cancellation: a cancellable operation with cleanup; a callback for read(2)
 
 namespace tour {
 

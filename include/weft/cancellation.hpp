@@ -199,9 +199,8 @@ class cancellation_token {
   detail::cancel_state* state_ = nullptr;
 };
 
-/// Owns the right to cancel. Copies share one state (as std::stop_source's
-/// do): cancel() through any copy cancels them all, and every token any of
-/// them handed out.
+/// Owns the right to cancel. Copies share one state: cancel() through any
+/// copy cancels them all, and every token any of them handed out.
 ///
 /// Thread-safety: a source object is used by one thread at a time; copies
 /// may be used from any threads at once, cancel() included.
@@ -261,9 +260,8 @@ class cancellation_source {
   detail::cancel_state* state_;
 };
 
-/// Runs a function when a token is cancelled; an RAII registration, as
-/// std::stop_callback is. Not copyable or movable: the registration is a
-/// node inside this object.
+/// Runs a function when a token is cancelled: an RAII registration. Not
+/// copyable or movable: the registration is a node inside this object.
 ///
 /// - Constructed on a token that is cancelled already: runs the function
 ///   at once, on the constructing thread, exactly once.
@@ -280,10 +278,9 @@ class cancellation_source {
 ///   callbacks still run. The constructor throws only what copying or
 ///   moving `f` in throws, and std::bad_alloc for a callable larger than
 ///   four pointers.
-/// - Do not wait, inside a callback's function, for a thread that is
-///   destroying another callback of the same source, nor destroy a
-///   callback while holding a lock its function takes: either waits for
-///   the other forever, as with std::stop_callback.
+/// - Do not, inside a callback's function, wait for a thread that is
+///   destroying that same callback, nor destroy a callback while holding a
+///   lock its function takes: each would wait for the other forever.
 ///
 /// Thread-safety: constructed and destroyed by one thread each; any number
 /// of callbacks may be registered, destroyed and cancelled concurrently.

@@ -263,18 +263,23 @@ bool cancel_state::cancel() noexcept {
       break;
     }
   }
-  // A function may destroy the source (and every token) that kept this
-  // state alive; it must outlive the loop.
-  add_ref();
   run_nodes();
-  release();
   return true;
 }
 
 // Called with the lock held and `cancelled` set; returns with it released.
+// No node is listed after the first lock: add() refuses once cancelled.
+//
+// A function may destroy the source and every token and callback that kept
+// this state alive (the caller's reference included). So before a node
+// whose function will be followed by more work on the state (relocking for
+// the next node), the loop takes a reference of its own; the last node is
+// run with nothing of the state touched afterwards, and a cancel with one
+// callback pays for no reference at all.
 void cancel_state::run_nodes() noexcept {
   canceller_ = std::this_thread::get_id();
   bool destroyed = false;
+  bool holding = false;
   for (;;) {
     cancel_node* n = head_;
     if (n == nullptr) break;
@@ -285,6 +290,14 @@ void cancel_state::run_nodes() noexcept {
     n->phase.store(cancel_node::running, std::memory_order_relaxed);  // read under the lock
     destroyed = false;
     running_destroyed_ = &destroyed;
+    // Nothing can be listed any more, so when this is the last node the
+    // loop ends without touching the state again.
+    const bool last = head_ == nullptr;
+    if (!last && !holding) {
+      // Alive: no function has run yet, and the caller holds a reference.
+      add_ref();
+      holding = true;
+    }
     unlock(cancelled);
     run_reporting(n);
     if (!destroyed) {
@@ -296,10 +309,18 @@ void cancel_state::run_nodes() noexcept {
         futex(&n->phase, FUTEX_WAKE, 1);
       }
     }
+    if (last) {
+      // running_destroyed_ is left pointing at `destroyed`: it is read only
+      // while a node is running on this thread, and none is any more.
+      if (holding) release();
+      return;
+    }
     lock_any();
   }
+  // The list was emptied by destroyers while a function ran.
   running_destroyed_ = nullptr;
   unlock(cancelled);
+  if (holding) release();
 }
 
 void throw_cancelled(const char* what) { throw cancelled_error(what); }

@@ -302,6 +302,42 @@ TEST(CancellationCallback, AFunctionMayDestroyTheLastSourceAndToken) {
   EXPECT_EQ(runs, 2);
 }
 
+// The only callback destroys the source and itself: cancel() runs a single
+// callback without a reference of its own and must touch nothing after it.
+TEST(CancellationCallback, TheOnlyFunctionMayDestroyTheSourceAndItself) {
+  std::unique_ptr<weft::cancellation_source> src(new weft::cancellation_source);
+  int runs = 0;
+  std::unique_ptr<weft::cancellation_callback> cb;
+  cb.reset(new weft::cancellation_callback(src->token(), [&] {
+    ++runs;
+    src.reset();
+    cb.reset();  // last: it destroys this function's captures
+  }));
+  weft::cancellation_source* raw = src.get();
+  EXPECT_TRUE(raw->cancel());  // ASan: nothing is touched after it is freed
+  EXPECT_EQ(runs, 1);
+}
+
+// The first of two callbacks to run destroys the other (not yet run), the
+// source and itself: the list is then empty when cancel() takes it again.
+TEST(CancellationCallback, AFunctionMayEmptyTheListAndDestroyEverything) {
+  std::unique_ptr<weft::cancellation_source> src(new weft::cancellation_source);
+  int other_runs = 0, runs = 0;
+  std::unique_ptr<weft::cancellation_callback> other(
+      new weft::cancellation_callback(src->token(), [&] { ++other_runs; }));
+  std::unique_ptr<weft::cancellation_callback> cb;
+  cb.reset(new weft::cancellation_callback(src->token(), [&] {
+    ++runs;
+    other.reset();
+    src.reset();
+    cb.reset();
+  }));
+  weft::cancellation_source* raw = src.get();
+  EXPECT_TRUE(raw->cancel());
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(other_runs, 0);
+}
+
 TEST(CancellationCallback, AThrowingFunctionIsReportedAndTheOthersStillRun) {
   error_capture errors;
   weft::cancellation_source src;

@@ -105,6 +105,8 @@ class cancel_state {
   /// parent. Drops the copy's reference.
   void drop_source() noexcept;
 
+  /// cancellation_source::cancel(): sets `cancelled` and runs the listed
+  /// nodes on this thread, newest first. Never throws.
   bool cancel() noexcept;
   /// Lists `n` (its op and fn set) unless the state is cancelled; false
   /// then, and `n` is not listed. Never throws.
@@ -149,9 +151,9 @@ std::exception_ptr make_cancelled(const char* what) noexcept;
 /// register cancellation_callbacks. A default-constructed token is never
 /// cancelled and costs nothing (no state, no allocation).
 ///
-/// Copies observe the same source. Thread-safety: a token object is used
-/// by one thread at a time (as a shared_ptr is); distinct tokens of one
-/// source, and the source itself, may be used from any threads at once.
+/// Copies observe the same source. Thread-safety: every member but
+/// assignment and destruction may be called on one token from several
+/// threads at once; copies, and the source, may be used from any threads.
 class cancellation_token {
  public:
   /// A token that can never be cancelled. Never throws.
@@ -202,8 +204,9 @@ class cancellation_token {
 /// Owns the right to cancel. Copies share one state: cancel() through any
 /// copy cancels them all, and every token any of them handed out.
 ///
-/// Thread-safety: a source object is used by one thread at a time; copies
-/// may be used from any threads at once, cancel() included.
+/// Thread-safety: every member but assignment and destruction may be
+/// called on one source from several threads at once (cancel() included);
+/// copies may be used from any threads.
 class cancellation_source {
  public:
   /// An independent source, not cancelled. Throws std::bad_alloc.
@@ -299,6 +302,8 @@ class cancellation_callback {
     if (t.state_ != nullptr) attach(t.state_);
   }
 
+  /// Deregisters, waiting for the function if it runs on another thread
+  /// (see the class comment), then destroys the function. Never throws.
   ~cancellation_callback();
 
   cancellation_callback(const cancellation_callback&) = delete;

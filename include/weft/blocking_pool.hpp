@@ -19,10 +19,12 @@
 // cancelled_error); a call that reaches none before it returns completes
 // its future with what it returned, as if it had not been cancelled.
 // To stop such a call, make whatever it waits on return: register a
-// cancellation_callback on the same token that closes or shuts down the
-// socket, pipe or handle the call is blocked on (then read() returns, and
-// the call fails or returns as it sees fit), or give the call a timeout of
-// its own.
+// cancellation_callback on the same token that shuts down the socket the
+// call is blocked on (shutdown(2)), closes the other end of its pipe, or
+// tells its driver to give up; then read() returns and the call can check
+// the token (token.throw_if_cancelled()). On Linux a plain close() of the
+// very fd a thread is blocked reading does not wake that thread. Or give
+// the call a timeout of its own.
 //
 // offload(f) runs f there and returns a future whose continuations run on
 // default_pool(), never on the blocking thread.
@@ -67,9 +69,9 @@ class blocking_pool final : public executor {
   /// with it.
   void execute(unique_task task) override;
 
-  /// Queues `task`, bound to `token`: if the token is cancelled when a
-  /// thread takes the call, the task is abandoned with cancelled_error and
-  /// never runs; if it is cancelled while the task runs, the thread is
+  /// Queues `task`, bound to `token`: if the token is cancelled already,
+  /// or when a thread takes the call, the task is abandoned with
+  /// cancelled_error and never runs (a call refused here is not queued); if it is cancelled while the task runs, the thread is
   /// interrupted (boost::thread::interrupt(), seen only at Boost's
   /// interruption points: see the file comment), and a
   /// boost::thread_interrupted escaping the task ends it quietly (offload()

@@ -34,32 +34,13 @@
 namespace weft {
 inline namespace v1 {
 
-struct stop_hook::impl {
-  std::mutex mutex;
-  bool stopped = false;
-  std::vector<boost::thread*> running;  // threads running a call bound to this hook
-};
-
-stop_hook::stop_hook() : impl_(std::make_shared<impl>()) {}
-
-void stop_hook::request_stop() noexcept {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  impl_->stopped = true;
-  for (boost::thread* t : impl_->running) t->interrupt();
-}
-
-bool stop_hook::stop_requested() const noexcept {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->stopped;
-}
-
 namespace detail {
 
 void rethrow_translated(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const boost::thread_interrupted&) {
-    throw cancelled_error("weft: blocking call interrupted by its stop hook");
+    throw cancelled_error("weft: blocking call cancelled while running (interrupted)");
   }
 }
 
@@ -71,7 +52,7 @@ namespace {
 
 struct queued_call {
   unique_task task;
-  std::shared_ptr<stop_hook::impl> hook;  // may be null
+  cancellation_token token;  // a default token when the call is not bound to one
 };
 
 std::atomic<unsigned> blocking_names{0};
@@ -81,7 +62,7 @@ std::atomic<unsigned> blocking_names{0};
 struct blocking_pool::impl {
   impl(std::size_t max, std::chrono::milliseconds idle) : max_threads(max), idle_timeout(idle) {}
 
-  void execute(unique_task task, std::shared_ptr<stop_hook::impl> hook) {
+  void execute(unique_task task, cancellation_token token) {
     if (!task) throw std::invalid_argument("weft::blocking_pool::execute: the task argument is empty");
     std::unique_lock<std::mutex> lock(mutex);
     if (closed) {
@@ -89,7 +70,7 @@ struct blocking_pool::impl {
       task.abandon(std::make_exception_ptr(executor_shutdown("weft: blocking_pool shut down before the call ran")));
       throw executor_shutdown("weft: blocking_pool is shut down");
     }
-    queue.push_back(queued_call{std::move(task), std::move(hook)});
+    queue.push_back(queued_call{std::move(task), std::move(token)});
     // Wakes a sleeping thread unless one is already on its way, and starts
     // one more thread if the sleeping ones cannot take every queued call.
     const bool wake = wake_one();
@@ -188,31 +169,35 @@ struct blocking_pool::impl {
   }
 
   void run(queued_call& call, boost::thread* me, boost::this_thread::disable_interruption& di) {
-    if (call.hook) {
-      std::lock_guard<std::mutex> hl(call.hook->mutex);
-      if (call.hook->stopped || cancelling) {
-        call.task.abandon(std::make_exception_ptr(cancelled_error("weft: blocking call stopped before it started")));
-        return;
-      }
-      call.hook->running.push_back(me);
-    } else if (cancelling) {
+    if (cancelling) {
       call.task.abandon(std::make_exception_ptr(executor_shutdown("weft: blocking_pool shut down before the call ran")));
       return;
     }
-    {
-      boost::this_thread::restore_interruption interruptible(di);
-      try {
-        call.task();
-      } catch (const boost::thread_interrupted&) {
-        // A plain task (not offload) was interrupted: nothing to report.
-      } catch (...) {
-        report_unhandled_error(std::current_exception());
-      }
+    if (call.token.is_cancelled()) {
+      call.task.abandon(std::make_exception_ptr(cancelled_error("weft: blocking call cancelled before it started")));
+      return;
     }
-    if (call.hook) {
-      std::lock_guard<std::mutex> hl(call.hook->mutex);
-      auto& r = call.hook->running;
-      r.erase(std::find(r.begin(), r.end(), me));
+    {
+      // From here until the call has returned, cancelling the token
+      // interrupts this thread. The callback's destructor waits for an
+      // interrupt in progress, so none reaches the thread's next call
+      // (one that arrived after the call returned is cleared below). For a
+      // default token it registers nothing.
+      cancellation_callback interrupt(call.token, [me] { me->interrupt(); });
+      if (call.token.is_cancelled()) {
+        // Cancelled between the check above and the registration: the call
+        // has not started, so it never does.
+        call.task.abandon(std::make_exception_ptr(cancelled_error("weft: blocking call cancelled before it started")));
+      } else {
+        boost::this_thread::restore_interruption interruptible(di);
+        try {
+          call.task();
+        } catch (const boost::thread_interrupted&) {
+          // A plain task (not offload) was interrupted: nothing to report.
+        } catch (...) {
+          report_unhandled_error(std::current_exception());
+        }
+      }
     }
     // An interrupt that arrived after the call ended must not hit the next one.
     try {
@@ -268,7 +253,7 @@ struct blocking_pool::impl {
   mutable std::mutex mutex;
   std::condition_variable work_ready;
   // Boost's: shutdown() called from inside a call of another blocking_pool
-  // stays an interruption point for that call's stop hook.
+  // stays an interruption point for that call's cancellation.
   boost::condition_variable_any thread_exited;
   std::deque<queued_call> queue;
   std::vector<boost::thread*> threads;  // live threads
@@ -304,9 +289,17 @@ blocking_pool::~blocking_pool() {
   impl_->shutdown(shutdown_mode::drain);
 }
 
-void blocking_pool::execute(unique_task task) { impl_->execute(std::move(task), nullptr); }
+void blocking_pool::execute(unique_task task) { impl_->execute(std::move(task), cancellation_token()); }
 
-void blocking_pool::execute(unique_task task, const stop_hook& hook) { impl_->execute(std::move(task), hook.state()); }
+void blocking_pool::execute(unique_task task, const cancellation_token& token) {
+  if (task && token.is_cancelled()) {
+    // Cancelled already: refused here rather than queued for a thread to
+    // refuse (which might start a thread for it).
+    task.abandon(std::make_exception_ptr(cancelled_error("weft: blocking call cancelled before it started")));
+    return;
+  }
+  impl_->execute(std::move(task), token);
+}
 
 void blocking_pool::shutdown(shutdown_mode mode) { impl_->shutdown(mode); }
 

@@ -1,5 +1,5 @@
 // blocking_pool and offload(): an elastic pool of boost::threads for
-// blocking calls, stoppable through stop hooks.
+// blocking calls, cancellable through cancellation tokens.
 #include "weft/blocking_pool.hpp"
 
 #include <atomic>
@@ -11,6 +11,8 @@
 #include <vector>
 
 #include <boost/chrono.hpp>
+#include <boost/thread/condition_variable.hpp>
+#include <boost/thread/mutex.hpp>
 #include <boost/thread/thread.hpp>
 #include <gtest/gtest.h>
 
@@ -18,7 +20,9 @@
 #include "sync.hpp"
 #include "thread_name.hpp"
 #include "watchdog.hpp"
+#include "weft/cancellation.hpp"
 #include "weft/future.hpp"
+#include "weft/promise.hpp"
 #include "weft/thread_pool.hpp"
 
 namespace {
@@ -301,29 +305,20 @@ TEST(BlockingPool, DestroyedFromOneOfItsOwnThreadsDoesNotJoinItself) {
   EXPECT_EQ(get_within(other), 1);
 }
 
-// ---- stop hooks -------------------------------------------------------------
+// ---- cancellation tokens --------------------------------------------------------
 
-TEST(StopHook, StartsUnstoppedAndRemembersTheRequest) {
-  weft::stop_hook hook;
-  EXPECT_FALSE(hook.stop_requested());
-  hook.request_stop();
-  hook.request_stop();  // idempotent
-  EXPECT_TRUE(hook.stop_requested());
-  weft::stop_hook copy = hook;
-  EXPECT_TRUE(copy.stop_requested());
-}
-
-TEST(StopHook, StoppedBeforeStartTheCallNeverRunsAndFailsWithCancelled) {
+TEST(OffloadWithToken, CancelledBeforeStartTheCallNeverRunsAndFailsWithCancelled) {
   weft::blocking_pool pool(1);
-  weft::stop_hook hook;
-  hook.request_stop();
+  weft::cancellation_source src;
+  src.cancel();
   std::atomic<bool> ran{false};
-  auto f = weft::offload(pool, hook, [&] { ran = true; });
+  auto f = weft::offload(pool, src.token(), [&] { ran = true; });
   EXPECT_THROW(get_within(f), weft::cancelled_error);
   EXPECT_FALSE(ran.load());
+  EXPECT_EQ(pool.thread_count(), 0u);  // refused at submission: no thread started for it
 }
 
-TEST(StopHook, StoppedWhileQueuedTheCallNeverRuns) {
+TEST(OffloadWithToken, CancelledWhileQueuedTheCallNeverRuns) {
   weft::blocking_pool pool(1);
   weft_test::gate release;
   weft_test::latch started(1);
@@ -332,43 +327,60 @@ TEST(StopHook, StoppedWhileQueuedTheCallNeverRuns) {
     return release.wait_within();
   });
   ASSERT_TRUE(started.wait_within());
-  weft::stop_hook hook;
+  weft::cancellation_source src;
   std::atomic<bool> ran{false};
-  auto f = weft::offload(pool, hook, [&] { ran = true; });
-  hook.request_stop();
+  auto f = weft::offload(pool, src.token(), [&] { ran = true; });
+  src.cancel();
   release.open();
   EXPECT_THROW(get_within(f), weft::cancelled_error);
   EXPECT_FALSE(ran.load());
   EXPECT_TRUE(get_within(blocker));
 }
 
-TEST(StopHook, StoppedWhileRunningInterruptsASleepAndFailsWithCancelled) {
+TEST(OffloadWithToken, CancelledWhileRunningInterruptsASleepAndFailsWithCancelled) {
   weft::blocking_pool pool(1);
-  weft::stop_hook hook;
+  weft::cancellation_source src;
   weft_test::latch started(1);
   std::atomic<bool> finished_sleep{false};
-  auto f = weft::offload(pool, hook, [&] {
+  auto f = weft::offload(pool, src.token(), [&] {
     started.count_down();
     boost::this_thread::sleep_for(boost::chrono::seconds(60));
     finished_sleep = true;
     return 1;
   });
   ASSERT_TRUE(started.wait_within());
-  hook.request_stop();
+  EXPECT_TRUE(src.cancel());
   EXPECT_THROW(get_within(f, 10), weft::cancelled_error);
   EXPECT_FALSE(finished_sleep.load());
 }
 
-TEST(StopHook, InterruptionDoesNotLeakIntoTheThreadsNextCall) {
+TEST(OffloadWithToken, CancelledWhileRunningInterruptsABoostConditionWait) {
+  weft::blocking_pool pool(1);
+  weft::cancellation_source src;
+  weft_test::latch waiting(1);
+  boost::mutex m;
+  boost::condition_variable cv;
+  bool never = false;
+  auto f = weft::offload(pool, src.token(), [&] {
+    boost::unique_lock<boost::mutex> lock(m);
+    waiting.count_down();
+    while (!never) cv.wait(lock);  // an interruption point
+  });
+  ASSERT_TRUE(waiting.wait_within());
+  src.cancel();
+  EXPECT_THROW(get_within(f, 10), weft::cancelled_error);
+}
+
+TEST(OffloadWithToken, InterruptionDoesNotLeakIntoTheThreadsNextCall) {
   weft::blocking_pool pool(1, std::chrono::seconds(30));  // one thread serves both calls
-  weft::stop_hook hook;
+  weft::cancellation_source src;
   weft_test::latch started(1);
-  auto first = weft::offload(pool, hook, [&] {
+  auto first = weft::offload(pool, src.token(), [&] {
     started.count_down();
     boost::this_thread::sleep_for(boost::chrono::seconds(60));
   });
   ASSERT_TRUE(started.wait_within());
-  hook.request_stop();
+  src.cancel();
   EXPECT_THROW(get_within(first), weft::cancelled_error);
   auto second = weft::offload(pool, [] {
     boost::this_thread::sleep_for(boost::chrono::milliseconds(1));
@@ -379,42 +391,113 @@ TEST(StopHook, InterruptionDoesNotLeakIntoTheThreadsNextCall) {
   EXPECT_EQ(pool.thread_count(), 1u);
 }
 
-TEST(StopHook, StopsOnlyTheCallsBoundToIt) {
+TEST(OffloadWithToken, ACallThatEndedBeforeTheCancelIsNotInterruptedLater) {
+  // The call returns, then the token is cancelled: nothing is registered
+  // on the token any more, and the thread's next call runs undisturbed.
+  weft::blocking_pool pool(1, std::chrono::seconds(30));
+  weft::cancellation_source src;
+  EXPECT_EQ(get_within(weft::offload(pool, src.token(), [] { return 1; })), 1);
+  EXPECT_EQ(src.token().registered_callbacks(), 0u);
+  src.cancel();
+  auto next = weft::offload(pool, [] {
+    boost::this_thread::interruption_point();
+    return 2;
+  });
+  EXPECT_EQ(get_within(next), 2);
+}
+
+TEST(OffloadWithToken, CancelsOnlyTheCallsBoundToItsSource) {
   weft::blocking_pool pool(2);
-  weft::stop_hook stopped, other;
+  weft::cancellation_source cancelled, other;
   weft_test::latch both_in(2);
   weft_test::gate release;
-  auto a = weft::offload(pool, stopped, [&] {
+  auto a = weft::offload(pool, cancelled.token(), [&] {
     both_in.count_down();
     boost::this_thread::sleep_for(boost::chrono::seconds(60));
     return 1;
   });
-  auto b = weft::offload(pool, other, [&] {
+  auto b = weft::offload(pool, other.token(), [&] {
     both_in.count_down();
     return release.wait_within();
   });
   ASSERT_TRUE(both_in.wait_within());
-  stopped.request_stop();
+  cancelled.cancel();
   EXPECT_THROW(get_within(a), weft::cancelled_error);
   EXPECT_FALSE(b.is_ready());
   release.open();
   EXPECT_TRUE(get_within(b));
 }
 
-TEST(StopHook, OneHookStopsSeveralRunningCalls) {
+TEST(OffloadWithToken, OneCancelStopsSeveralRunningCalls) {
   weft::blocking_pool pool(3);
-  weft::stop_hook hook;
+  weft::cancellation_source src;
   weft_test::latch all_in(3);
   std::vector<weft::future<void>> calls;
   for (int i = 0; i < 3; ++i) {
-    calls.push_back(weft::offload(pool, hook, [&] {
+    calls.push_back(weft::offload(pool, src.token(), [&] {
       all_in.count_down();
       boost::this_thread::sleep_for(boost::chrono::seconds(60));
     }));
   }
   ASSERT_TRUE(all_in.wait_within());
-  hook.request_stop();
+  EXPECT_EQ(src.token().registered_callbacks(), 3u);  // one interrupt per running call
+  src.cancel();
   for (auto& c : calls) EXPECT_THROW(get_within(c), weft::cancelled_error);
+}
+
+TEST(OffloadWithToken, TheDefaultBlockingPoolTakesATokenToo) {
+  weft::cancellation_source src;
+  weft_test::latch started(1);
+  auto f = weft::offload(src.token(), [&] {
+    started.count_down();
+    boost::this_thread::sleep_for(boost::chrono::seconds(60));
+    return 1;
+  });
+  ASSERT_TRUE(started.wait_within());
+  src.cancel();
+  EXPECT_THROW(get_within(f), weft::cancelled_error);
+  EXPECT_EQ(get_within(weft::offload(weft::cancellation_token(), [] { return 3; })), 3);
+}
+
+TEST(BlockingPoolWithToken, ExecuteCancelledBeforeStartAbandonsTheTaskWithCancelled) {
+  weft::blocking_pool pool(1);
+  weft::cancellation_source src;
+  src.cancel();
+  weft::promise<int> p;
+  auto f = p.get_future();
+  struct task : weft::detail::abandonable_task {
+    explicit task(weft::promise<int> q) : p(std::move(q)) {}
+    weft::promise<int> p;
+    void operator()() { p.set_value(1); }
+    void abandon(std::exception_ptr why) noexcept { p.set_exception(std::move(why)); }
+  };
+  pool.execute(weft::unique_task(task{std::move(p)}), src.token());
+  EXPECT_THROW(get_within(f), weft::cancelled_error);
+}
+
+TEST(BlockingPoolWithToken, ExecuteInterruptsARunningPlainTaskQuietly) {
+  error_capture errors;
+  weft::cancellation_source src;
+  std::atomic<bool> interrupted{false};
+  weft_test::latch started(1);
+  {
+    weft::blocking_pool pool(1);
+    pool.execute(
+        [&] {
+          started.count_down();
+          try {
+            boost::this_thread::sleep_for(boost::chrono::seconds(60));
+          } catch (const boost::thread_interrupted&) {
+            interrupted = true;
+            throw;
+          }
+        },
+        src.token());
+    ASSERT_TRUE(started.wait_within());
+    src.cancel();
+  }  // the destructor drains and joins
+  EXPECT_TRUE(interrupted.load());
+  EXPECT_EQ(errors.count(), 0u);  // an interrupted plain task is not an error
 }
 
 // ---- blocking calls never hold up compute work ---------------------------------

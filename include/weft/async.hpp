@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/cancellation.hpp"
 #include "weft/detail/continuation.hpp"
 #include "weft/future.hpp"
 
@@ -125,6 +126,19 @@ future<typename unwrap<async_result_t<F>>::type> spawn_on(executor& run_on, exec
   return result_future;
 }
 
+/// async(ex, token, f)'s callable: `fn`, run only if `token` is not
+/// cancelled when the task starts. Destroyed, with `fn` and the token,
+/// before the outcome is published (as any task_state callable).
+template <class F>
+struct unless_cancelled {
+  cancellation_token token;
+  F fn;
+  auto operator()() -> decltype(fn()) {
+    if (token.is_cancelled()) throw_cancelled("weft: task cancelled before it started");
+    return fn();
+  }
+};
+
 }  // namespace detail
 
 /// Runs `f()` on `ex` and returns a future for its result (a returned
@@ -134,6 +148,18 @@ future<typename unwrap<async_result_t<F>>::type> spawn_on(executor& run_on, exec
 template <class F>
 auto async(executor& ex, F&& f) -> future<typename detail::unwrap<detail::async_result_t<F>>::type> {
   return detail::spawn_on(ex, ex, std::forward<F>(f));
+}
+
+/// As async(ex, f), bound to `token`: if the token is cancelled when the
+/// task starts, `f` never runs (it is destroyed, with what it captured,
+/// before the future resolves) and the future fails with cancelled_error.
+/// The token is checked once, as the task starts: `f` itself may poll it
+/// (token.throw_if_cancelled()) to stop part way. Throws executor_shutdown
+/// if `ex` no longer accepts work, std::bad_alloc.
+template <class F>
+auto async(executor& ex, const cancellation_token& token, F&& f)
+    -> future<typename detail::unwrap<detail::async_result_t<F>>::type> {
+  return detail::spawn_on(ex, ex, detail::unless_cancelled<typename std::decay<F>::type>{token, std::forward<F>(f)});
 }
 
 }  // namespace v1

@@ -3,10 +3,12 @@
 // Compute workers must never block on I/O. A blocking_pool is an elastic
 // set of boost::threads for file, socket and legacy-driver calls: it starts
 // a thread when a call arrives and none is idle (up to max_threads), and a
-// thread that stays idle for idle_timeout exits. A call can be stopped
-// through a stop_hook: if it has not started it never starts, and if it is
-// running its thread is interrupted (boost::thread::interrupt, which wakes
-// boost::this_thread::sleep_for, condition waits and interruption_point()).
+// thread that stays idle for idle_timeout exits. A call can be bound to a
+// cancellation_token (offload(token, f), execute(task, token)): cancelled
+// before it starts, it never starts; cancelled while it runs, its thread is
+// interrupted (boost::thread::interrupt, which wakes
+// boost::this_thread::sleep_for, boost::condition_variable waits and
+// boost::this_thread::interruption_point()).
 //
 // What an interrupt cannot reach: it is a flag that Boost.Thread checks at
 // its own interruption points, nothing more. A call blocked anywhere else
@@ -15,12 +17,14 @@
 // -- is not woken: it goes on until that call returns by itself. Then the
 // next interruption point the call reaches throws (its future fails with
 // cancelled_error); a call that reaches none before it returns completes
-// its future with what it returned, as if it had not been stopped.
-// To stop such a call, make whatever it waits on return: close or shut
-// down its socket or handle, or give it a timeout. The cancellation work
-// planned after the stop hook will let a call register a callback that
-// runs on cancellation (to close the socket or handle it is blocked on);
-// until then, the caller does it next to request_stop().
+// its future with what it returned, as if it had not been cancelled.
+// To stop such a call, make whatever it waits on return: register a
+// cancellation_callback on the same token that shuts down the socket the
+// call is blocked on (shutdown(2)), closes the other end of its pipe, or
+// tells its driver to give up; then read() returns and the call can check
+// the token (token.throw_if_cancelled()). On Linux a plain close() of the
+// very fd a thread is blocked reading does not wake that thread. Or give
+// the call a timeout of its own.
 //
 // offload(f) runs f there and returns a future whose continuations run on
 // default_pool(), never on the blocking thread.
@@ -35,43 +39,12 @@
 #include <utility>
 
 #include "weft/async.hpp"
+#include "weft/cancellation.hpp"
 #include "weft/executor.hpp"
 #include "weft/thread_pool.hpp"
 
 namespace weft {
 inline namespace v1 {
-
-/// Stops one blocking call (or several: a hook may be shared). Cancellation
-/// tokens connect here. A copyable handle; every member is thread-safe.
-class stop_hook {
- public:
-  /// A hook nobody has stopped yet. Throws std::bad_alloc.
-  stop_hook();
-
-  /// Calls bound to this hook that have not started will not start (their
-  /// futures fail with cancelled_error); running ones are interrupted.
-  /// Idempotent; never throws.
-  ///
-  /// "Interrupted" means boost::thread::interrupt(): a running call ends
-  /// only when it reaches a Boost interruption point
-  /// (boost::this_thread::sleep_for, a boost::condition_variable wait,
-  /// boost::this_thread::interruption_point()). A call blocked in
-  /// std::this_thread::sleep_for or in a system call (read(), a socket
-  /// wait) is not woken; it runs on until that returns (and then fails at
-  /// its next interruption point, or completes normally if it reaches
-  /// none). See the file comment for how to stop such a call.
-  void request_stop() noexcept;
-
-  /// True once request_stop() was called.
-  bool stop_requested() const noexcept;
-
-  struct impl;
-  /// For weft's runtime.
-  const std::shared_ptr<impl>& state() const noexcept { return impl_; }
-
- private:
-  std::shared_ptr<impl> impl_;
-};
 
 /// An elastic pool of boost::threads for blocking calls.
 ///
@@ -96,8 +69,15 @@ class blocking_pool final : public executor {
   /// with it.
   void execute(unique_task task) override;
 
-  /// Queues `task`, bound to `hook` (see stop_hook).
-  void execute(unique_task task, const stop_hook& hook);
+  /// Queues `task`, bound to `token`: if the token is cancelled already,
+  /// or when a thread takes the call, the task is abandoned with
+  /// cancelled_error and never runs (a call refused here is not queued); if it is cancelled while the task runs, the thread is
+  /// interrupted (boost::thread::interrupt(), seen only at Boost's
+  /// interruption points: see the file comment), and a
+  /// boost::thread_interrupted escaping the task ends it quietly (offload()
+  /// turns it into cancelled_error). A default token binds nothing. Throws
+  /// as execute(task).
+  void execute(unique_task task, const cancellation_token& token);
 
   /// Stops accepting work; drain runs what is queued, cancel abandons it
   /// (futures fail with executor_shutdown) and interrupts running calls.
@@ -126,7 +106,8 @@ namespace detail {
 /// The executor offload()'s futures continue on: default_pool().
 executor& offload_continuation_executor();
 
-/// Rethrows `e`, turning boost::thread_interrupted into cancelled_error.
+/// Rethrows `e`, turning boost::thread_interrupted (a cancelled call, or
+/// shutdown(cancel)) into cancelled_error.
 [[noreturn]] void rethrow_translated(std::exception_ptr e);
 
 /// Wraps a blocking callable so an interruption surfaces as cancelled_error.
@@ -146,13 +127,14 @@ interruptible<typename std::decay<F>::type> make_interruptible(F&& f) {
   return interruptible<typename std::decay<F>::type>{std::forward<F>(f)};
 }
 
-struct hooked_executor final : executor {
+/// Submits to a blocking_pool with a token: made for one offload() call
+/// and only run on, never stored in a future, so it skips the executor
+/// registry (two locks per call otherwise).
+struct token_executor final : executor {
   blocking_pool& pool;
-  const stop_hook& hook;
-  // Made for one offload() call and only run on, never stored in a future:
-  // it skips the executor registry (two locks per call otherwise).
-  hooked_executor(blocking_pool& p, const stop_hook& h) noexcept : executor(unregistered_t{}), pool(p), hook(h) {}
-  void execute(unique_task t) override { pool.execute(std::move(t), hook); }
+  const cancellation_token& token;
+  token_executor(blocking_pool& p, const cancellation_token& t) noexcept : executor(unregistered_t{}), pool(p), token(t) {}
+  void execute(unique_task t) override { pool.execute(std::move(t), token); }
 };
 }  // namespace detail
 
@@ -168,18 +150,26 @@ template <class F>
 auto offload(F&& f) -> future<typename detail::unwrap<detail::async_result_t<F>>::type> {
   return offload(default_blocking_pool(), std::forward<F>(f));
 }
-/// As offload(pool, f), stoppable through `hook`: stopped before it starts,
-/// the future fails with cancelled_error; stopped while running, the thread
-/// is interrupted and a boost::thread_interrupted escaping `f` becomes
-/// cancelled_error. The interrupt reaches `f` only at Boost's interruption
-/// points: if `f` is blocked in std::this_thread::sleep_for or a system
-/// call (read(), a socket wait), the future stays pending until that call
-/// returns (see stop_hook::request_stop() and the file comment).
+/// As offload(pool, f), bound to `token`: cancelled before the call
+/// starts, `f` never runs and the future fails with cancelled_error;
+/// cancelled while it runs, the thread is interrupted and a
+/// boost::thread_interrupted escaping `f` becomes cancelled_error. The
+/// interrupt reaches `f` only at Boost's interruption points: if `f` is
+/// blocked in std::this_thread::sleep_for or a system call (read(), a
+/// socket wait), the future stays pending until that call returns, unless
+/// a cancellation_callback on the same token makes it return (closes the
+/// fd or socket it waits on; see the file comment). Throws
+/// executor_shutdown if the pool is shut down, std::bad_alloc.
 template <class F>
-auto offload(blocking_pool& pool, const stop_hook& hook, F&& f)
+auto offload(blocking_pool& pool, const cancellation_token& token, F&& f)
     -> future<typename detail::unwrap<detail::async_result_t<F>>::type> {
-  detail::hooked_executor ex(pool, hook);
+  detail::token_executor ex(pool, token);
   return detail::spawn_on(ex, detail::offload_continuation_executor(), detail::make_interruptible(std::forward<F>(f)));
+}
+/// offload(default_blocking_pool(), token, f).
+template <class F>
+auto offload(const cancellation_token& token, F&& f) -> future<typename detail::unwrap<detail::async_result_t<F>>::type> {
+  return offload(default_blocking_pool(), token, std::forward<F>(f));
 }
 
 }  // namespace v1

@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/cancellation.hpp"
 #include "weft/detail/continuation.hpp"
 #include "weft/detail/shared_state.hpp"
 #include "weft/errors.hpp"
@@ -164,6 +165,30 @@ class future {
                   typename detail::then_call<typename std::decay<F>::type, T>::type>(&ex, std::forward<F>(fn));
   }
 
+  /// As then(fn), bound to `token`: if the token is cancelled when the
+  /// continuation starts with a value, `fn` is dropped unrun (destroyed,
+  /// with what it captured, before the returned future resolves) and the
+  /// returned future fails with cancelled_error. An error skips `fn` and
+  /// passes on, as with then(fn). The token is checked when the
+  /// continuation starts: cancelling does not make it start earlier, nor
+  /// stop `fn` once it runs (`fn` may poll the token itself). Consumes this
+  /// future. Throws std::bad_alloc.
+  template <class F>
+  auto then(const cancellation_token& token, F&& fn)
+      -> future<typename detail::unwrap<typename detail::then_call<typename std::decay<F>::type, T>::type>::type> {
+    using Fn = typename std::decay<F>::type;
+    return attach<detail::cancellable_then_policy<T, Fn>, typename detail::then_call<Fn, T>::type>(
+        nullptr, detail::then_policy<T, Fn>{std::forward<F>(fn)}, token);
+  }
+  /// As then(token, fn), but `fn` runs on `ex`, as do later continuations.
+  template <class F>
+  auto then(executor& ex, const cancellation_token& token, F&& fn)
+      -> future<typename detail::unwrap<typename detail::then_call<typename std::decay<F>::type, T>::type>::type> {
+    using Fn = typename std::decay<F>::type;
+    return attach<detail::cancellable_then_policy<T, Fn>, typename detail::then_call<Fn, T>::type>(
+        &ex, detail::then_policy<T, Fn>{std::forward<F>(fn)}, token);
+  }
+
   /// Runs `fn(result<T>)` on every outcome, value or error.
   template <class F>
   auto then_result(F&& fn) -> future<typename detail::unwrap<decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()))>::type> {
@@ -228,12 +253,13 @@ class future {
     }
   }
 
-  template <class Policy, class R, class F>
-  future<typename detail::unwrap<R>::type> attach(executor* ex, F&& fn) {
+  // Policy{args...} runs the continuation (see detail/continuation.hpp).
+  template <class Policy, class R, class... A>
+  future<typename detail::unwrap<R>::type> attach(executor* ex, A&&... args) {
     using out_t = typename detail::unwrap<R>::type;
     detail::throw_if_no_state(state_);
     detail::executor_ref child_ex = ex != nullptr ? detail::executor_ref(ex) : state_->exec_;
-    auto* child = new detail::continuation<T, out_t, Policy, false>(child_ex, Policy{std::forward<F>(fn)});
+    auto* child = new detail::continuation<T, out_t, Policy, false>(child_ex, Policy{std::forward<A>(args)...});
     detail::state<T>* parent = state_;
     state_ = nullptr;
     parent->exec_ = child_ex;  // where the continuation itself runs

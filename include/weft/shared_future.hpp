@@ -195,6 +195,28 @@ class shared_future {
     using R = typename detail::then_call<typename std::decay<F>::type, T>::type;
     return attach<detail::then_policy<T, typename std::decay<F>::type>, R>(ex, std::forward<F>(fn));
   }
+  /// As then(fn), bound to `token`: if the token is cancelled when the
+  /// continuation starts with a value, `fn` is dropped unrun (destroyed
+  /// before the returned future resolves) and the returned future fails
+  /// with cancelled_error; an error skips `fn` and passes on. Does not
+  /// consume. Throws future_error(no_state) if invalid, std::bad_alloc.
+  template <class F>
+  auto then(const cancellation_token& token, F&& fn) const
+      -> future<typename detail::unwrap<typename detail::then_call<typename std::decay<F>::type, T>::type>::type> {
+    detail::throw_if_no_state(hub_);
+    using Fn = typename std::decay<F>::type;
+    return attach<detail::cancellable_then_policy<T, Fn>, typename detail::then_call<Fn, T>::type>(
+        hub_->exec_, detail::then_policy<T, Fn>{std::forward<F>(fn)}, token);
+  }
+  /// As then(token, fn), but `fn` runs on `ex`, as do the returned
+  /// future's later continuations.
+  template <class F>
+  auto then(executor& ex, const cancellation_token& token, F&& fn) const
+      -> future<typename detail::unwrap<typename detail::then_call<typename std::decay<F>::type, T>::type>::type> {
+    using Fn = typename std::decay<F>::type;
+    return attach<detail::cancellable_then_policy<T, Fn>, typename detail::then_call<Fn, T>::type>(
+        ex, detail::then_policy<T, Fn>{std::forward<F>(fn)}, token);
+  }
   /// Runs `fn(result<T>)` (a copy) on every outcome.
   template <class F>
   auto then_result(F&& fn) const -> future<typename detail::unwrap<decltype(std::declval<typename std::decay<F>::type&>()(std::declval<result<T>>()))>::type> {
@@ -217,11 +239,11 @@ class shared_future {
   friend struct detail::shared_access;
   explicit shared_future(detail::shared_hub<T>* h) noexcept : hub_(h) {}
 
-  template <class Policy, class R, class F>
-  future<typename detail::unwrap<R>::type> attach(detail::executor_ref ex, F&& fn) const {
+  template <class Policy, class R, class... A>
+  future<typename detail::unwrap<R>::type> attach(detail::executor_ref ex, A&&... args) const {
     using out_t = typename detail::unwrap<R>::type;
     detail::throw_if_no_state(hub_);
-    auto* child = new detail::continuation<T, out_t, Policy, true>(ex, Policy{std::forward<F>(fn)},
+    auto* child = new detail::continuation<T, out_t, Policy, true>(ex, Policy{std::forward<A>(args)...},
                                                                     detail::input_source<T, true>{ex});
     hub_->add_ref();  // held by the continuation until it has copied the value
     hub_->mark_observed();  // the continuation carries an error on

@@ -5,6 +5,7 @@
 
 #include "weft/async.hpp"
 #include "weft/blocking_pool.hpp"
+#include "weft/cancellation.hpp"
 #include "weft/clock.hpp"
 #include "weft/errors.hpp"
 #include "weft/exception_group.hpp"

@@ -1,5 +1,5 @@
-// 06: offload and stop_hook. Blocking calls go to the blocking pool, never
-// to the compute pool; a stuck one can be stopped.
+// 06: offload, and cancelling a blocking call. Blocking calls go to the
+// blocking pool, never to the compute pool; a stuck one can be cancelled.
 //
 // asyncio:  value = await loop.run_in_executor(executor, blocking_call, key)
 //           task.cancel()
@@ -8,14 +8,15 @@
 // the compute pool, such calls take every worker and compute work queues
 // behind them (part 1 shows it on purpose). weft::offload(f) runs f on the
 // elastic blocking pool (boost::threads, started as needed) and its
-// continuations on default_pool(). offload(pool, hook, f) binds the call to
-// a stop_hook: request_stop() interrupts it (boost::thread::interrupt) and
-// its future fails with cancelled_error; a call whose hook was stopped
-// before it started never starts.
+// continuations on default_pool(). offload(pool, token, f) binds the call
+// to a cancellation_token: cancel() on its source interrupts the running
+// call (boost::thread::interrupt) and its future fails with
+// cancelled_error; a call whose token was cancelled before it started
+// never starts. Interruption reaches only Boost's interruption points;
+// example 11 stops a call blocked in read(2), which it cannot reach.
 //
-// Here the caller decides when to give up by hand. Timeouts and
-// cancellation tokens that do this for you are planned (they need the
-// timer), not built yet.
+// Here the caller decides when to give up by hand. Timeouts that do this
+// for you are planned (they need the timer), not built yet.
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -77,30 +78,32 @@ void tour_06(tour::flaky_service& svc) {
   tour::expect(svc.blocking_peak() > 2, "offloaded calls overlap beyond the compute pool's 2 workers");
   tour::say("offloaded, more than 2 blocking calls were in progress at once: the blocking pool grows to meet them");
 
-  // 3. A call that hangs: give up after 20 ms and stop it.
-  weft::stop_hook hook;
+  // 3. A call that hangs: give up after 20 ms and cancel it.
+  weft::cancellation_source cancel;
   t0 = std::chrono::steady_clock::now();
-  weft::future<int> stuck = weft::offload(weft::default_blocking_pool(), hook, [&svc] { return svc.fetch_hanging(699); });
+  weft::future<int> stuck =
+      weft::offload(weft::default_blocking_pool(), cancel.token(), [&svc] { return svc.fetch_hanging(699); });
   const bool answered = stuck.wait_for(std::chrono::milliseconds(20)) == std::future_status::ready;
   const auto stop_at = std::chrono::steady_clock::now();
-  hook.request_stop();
+  cancel.cancel();
   try {
     stuck.get();
-    tour::expect(false, "a stopped call fails");
+    tour::expect(false, "a cancelled call fails");
   } catch (const weft::cancelled_error& e) {
-    tour::say(std::string("a hanging call: no answer after 20 ms, request_stop(); it failed ") +
+    tour::say(std::string("a hanging call: no answer after 20 ms, cancel(); it failed ") +
               tour::ms(tour::ms_since(stop_at)) + " later with cancelled_error (" + e.what() + ")");
   }
   tour::expect(!answered, "the hanging call does not answer by itself");
   tour::expect(tour::ms_since(t0) < 1000, "the interrupted call did not wait for its 2 s give-up");
 
-  // 4. A call bound to a hook that was already stopped never starts.
-  weft::future<int> never = weft::offload(weft::default_blocking_pool(), hook, [&svc] { return svc.fetch_blocking(698); });
+  // 4. A call bound to a token that was already cancelled never starts.
+  weft::future<int> never =
+      weft::offload(weft::default_blocking_pool(), cancel.token(), [&svc] { return svc.fetch_blocking(698); });
   try {
     never.get();
-    tour::expect(false, "a call whose hook was stopped does not run");
+    tour::expect(false, "a call whose token was cancelled does not run");
   } catch (const weft::cancelled_error&) {
-    tour::say("a call offloaded with a stopped hook: cancelled_error, and the service saw " +
+    tour::say("a call offloaded with a cancelled token: cancelled_error, and the service saw " +
               std::to_string(svc.calls_for(698)) + " calls for it");
   }
   tour::expect(svc.calls_for(698) == 0, "the call never started");

@@ -36,12 +36,13 @@ const example examples[] = {
     {"03", "when_all_settled", "asyncio.gather(*aws, return_exceptions=True)", tour_03},
     {"04", "when_any", "asyncio.wait(aws, return_when=FIRST_COMPLETED)", tour_04},
     {"05", "on_error / finally", "try / except / finally around an await", tour_05},
-    {"06", "offload + stop_hook", "loop.run_in_executor(pool, f); task.cancel()", tour_06},
+    {"06", "offload + cancellation", "loop.run_in_executor(pool, f); task.cancel()", tour_06},
     {"07", "shared_future", "many coroutines awaiting one task", tour_07},
     {"08", "from_std / from_boost / to_boost", "asyncio.wrap_future(concurrent_future)", tour_08},
     {"09", "nested get() on a pool", "await inside a task (no deadlock)", tour_09},
     {"10", "promise", "loop.create_future(); fut.set_result(v)", tour_10},
     {"11", "exception_group: split / handle", "except* E (ExceptionGroup)", tour_11},
+    {"12", "cancellation", "task.cancel(); except asyncio.CancelledError", tour_12},
 };
 
 bool selected(const example& ex, int argc, char** argv) {

@@ -13,12 +13,13 @@ void tour_02(tour::flaky_service& svc);  // when_all: gather, first error wins
 void tour_03(tour::flaky_service& svc);  // when_all_settled: gather(return_exceptions=True)
 void tour_04(tour::flaky_service& svc);  // when_any: first completed; a hedged request
 void tour_05(tour::flaky_service& svc);  // on_error / finally: recover, clean up, nothing swallowed
-void tour_06(tour::flaky_service& svc);  // offload + stop_hook: blocking calls off the pool
+void tour_06(tour::flaky_service& svc);  // offload + a token: blocking calls off the pool, cancellable
 void tour_07(tour::flaky_service& svc);  // shared_future: one call, many readers
 void tour_08(tour::flaky_service& svc);  // interop: std::future and boost::future
 void tour_09(tour::flaky_service& svc);  // nested get() on a pool does not deadlock
 void tour_10(tour::flaky_service& svc);  // promise: turn a callback API into futures
 void tour_11(tour::flaky_service& svc);  // exception_group: every failure kept; split / handle like except*
+void tour_12(tour::flaky_service& svc);  // cancellation: a cancellable operation with cleanup; a callback for read(2)
 
 namespace tour {
 

@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/cancellation.hpp"
 #include "weft/detail/shared_state.hpp"
 
 namespace weft {
@@ -362,6 +363,25 @@ struct then_policy {
       result<In> arg(std::move(in));
       return call_with(f, std::move(arg), std::is_void<In>());
     });
+  }
+};
+
+/// then(token, fn): then(fn), unless `token` is cancelled when the
+/// continuation starts with a value: fn is then dropped unrun (destroyed
+/// with the rest of the policy) and the outcome is cancelled_error. An
+/// error passes on as with then(fn), which would not have run fn either.
+template <class In, class F>
+struct cancellable_then_policy {
+  then_policy<In, F> then;
+  cancellation_token token;
+  template <class P, class D>
+  void run(result<In>&& in, P& p, D drop) noexcept {
+    if (in.has_value() && token.is_cancelled()) {
+      drop();
+      p.fail(make_cancelled("weft: continuation cancelled before it started"));
+      return;
+    }
+    then.run(std::move(in), p, drop);
   }
 };
 

@@ -16,6 +16,7 @@
 #include "weft/result.hpp"
 #include "weft/service.hpp"
 #include "weft/shared_future.hpp"
+#include "weft/task_group.hpp"
 #include "weft/thread_pool.hpp"
 #include "weft/timer.hpp"
 #include "weft/unique_task.hpp"

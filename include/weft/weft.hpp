@@ -1,5 +1,6 @@
-// weft/weft.hpp: every public weft header but the Boost interop one and the
-// test kit (weft/testing.hpp, for tests).
+// weft/weft.hpp: every public weft header but the two that include Boost
+// (interop.hpp; timeout.hpp, for boost::optional) and the test kit
+// (weft/testing.hpp, for tests).
 #ifndef WEFT_WEFT_HPP
 #define WEFT_WEFT_HPP
 
@@ -15,6 +16,7 @@
 #include "weft/result.hpp"
 #include "weft/service.hpp"
 #include "weft/shared_future.hpp"
+#include "weft/task_group.hpp"
 #include "weft/thread_pool.hpp"
 #include "weft/timer.hpp"
 #include "weft/unique_task.hpp"

@@ -43,6 +43,7 @@ const example examples[] = {
     {"10", "promise", "loop.create_future(); fut.set_result(v)", tour_10},
     {"11", "exception_group: split / handle", "except* E (ExceptionGroup)", tour_11},
     {"12", "cancellation", "task.cancel(); except asyncio.CancelledError", tour_12},
+    {"13", "with_timeout / timeout", "asyncio.wait_for(aw, t); async with asyncio.timeout(t)", tour_13},
 };
 
 bool selected(const example& ex, int argc, char** argv) {

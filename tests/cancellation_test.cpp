@@ -23,6 +23,7 @@
 #include "error_capture.hpp"
 #include "executors.hpp"
 #include "sync.hpp"
+#include "witness.hpp"
 #include "watchdog.hpp"
 #include "weft/async.hpp"
 #include "weft/blocking_pool.hpp"
@@ -37,22 +38,7 @@ using weft_test::error_capture;
 using weft_test::get_within;
 using weft_test::manual_executor;
 
-// Counts the live copies of a capture (a moved-from witness does not count).
-class witness {
- public:
-  explicit witness(std::shared_ptr<std::atomic<int>> live) : live_(std::move(live)) { live_->fetch_add(1); }
-  witness(const witness& o) : live_(o.live_) {
-    if (live_) live_->fetch_add(1);
-  }
-  witness(witness&& o) noexcept : live_(std::move(o.live_)) {}
-  witness& operator=(const witness&) = delete;
-  ~witness() {
-    if (live_) live_->fetch_sub(1);
-  }
-
- private:
-  std::shared_ptr<std::atomic<int>> live_;
-};
+using weft_test::witness;
 
 // Attaches to `f` a continuation on the inline executor that records how
 // many witnesses were alive when `f` resolved, and returns that number

@@ -14,6 +14,7 @@
 
 #include "executors.hpp"
 #include "sync.hpp"
+#include "witness.hpp"
 #include "watchdog.hpp"
 #include "weft/async.hpp"
 #include "weft/promise.hpp"
@@ -26,23 +27,7 @@ namespace {
 using weft_test::get_within;
 using weft_test::manual_executor;
 
-// Counts the live owners of one resource: copies own it too, a moved-from
-// witness does not.
-class witness {
- public:
-  explicit witness(std::shared_ptr<std::atomic<int>> live) : live_(std::move(live)) { live_->fetch_add(1); }
-  witness(const witness& o) : live_(o.live_) {
-    if (live_) live_->fetch_add(1);
-  }
-  witness(witness&& o) noexcept : live_(std::move(o.live_)) {}
-  witness& operator=(const witness&) = delete;
-  ~witness() {
-    if (live_) live_->fetch_sub(1);
-  }
-
- private:
-  std::shared_ptr<std::atomic<int>> live_;
-};
+using weft_test::witness;
 
 struct CaptureLifetime : ::testing::Test {
   std::shared_ptr<std::atomic<int>> live = std::make_shared<std::atomic<int>>(0);

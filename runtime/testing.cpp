@@ -170,8 +170,10 @@ struct simulation::impl final : weft::detail::wait_refusal {
   }
 
   // Uniform below n (> 0): draws below the largest multiple of n are kept,
-  // so no remainder is favoured.
+  // so no remainder is favoured. No draw when there is no choice, so a
+  // step with one task queued leaves the later choices as they were.
   std::uint64_t below(std::uint64_t n) noexcept {
+    if (n == 1) return 0;
     const std::uint64_t threshold = (0 - n) % n;  // 2^64 mod n
     for (;;) {
       const std::uint64_t r = next();

@@ -472,7 +472,8 @@ struct simulation_step {
 /// their real time and time out.
 ///
 /// Generator: splitmix64 from the seed, a number below n drawn by
-/// rejection, so a seed means the same steps on every platform and
+/// rejection (no draw when n is 1: a step with one task queued changes no
+/// later choice), so a seed means the same steps on every platform and
 /// standard library. random() draws from the same stream, for the
 /// scenario's own choices.
 ///

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <limits>
 #include <string>
 #include <utility>
 
@@ -123,7 +122,8 @@ namespace {
 // A time point as the simulation prints it: in the largest unit that
 // states it exactly ("10 ms", "1500 us"), counted from the epoch.
 std::string time_text(weft::clock::time_point t) {
-  const long long ns = static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  const long long ns =
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
   if (ns == 0) return "0 ms";
   if (ns % 1000000000 == 0) return std::to_string(ns / 1000000000) + " s";
   if (ns % 1000000 == 0) return std::to_string(ns / 1000000) + " ms";

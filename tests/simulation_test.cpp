@@ -138,7 +138,9 @@ TEST(Simulation, TheClockMovesOnlyWhenNoTaskIsQueued) {
   std::vector<std::string> seen;
   auto late = sim.timers().sleep_for(5ms).then([&] { return sim.clock().now(); });
   auto early = sim.timers().sleep_for(2ms).then([&] { return sim.clock().now(); });
-  sim.executor().execute([&] { seen.push_back("task at " + std::to_string(sim.clock().now().time_since_epoch().count())); });
+  sim.executor().execute([&] {
+    seen.push_back("task at " + std::to_string(sim.clock().now().time_since_epoch().count()));
+  });
   EXPECT_EQ(sim.run_until_complete(std::move(late)), tp(5ms));
   EXPECT_TRUE(early.is_ready());
   EXPECT_EQ(early.get(), tp(2ms));
@@ -567,7 +569,9 @@ TEST(SimulationRaces, GroupFailureRacingASpawnKeepsExactlyTheRealFailures) {
     check(kids[0].reported >= 0 && kids[1].reported >= 0 && kids[2].reported >= 0 && kids[3].reported >= 0 &&
               (!spawned4 || kids[4].reported >= 0),
           "every child spawned has an outcome");
-    if (spawn_ok) check(kids[5].reported >= 0 && (kids[5].ran >= 0 || kids[5].cancelled), "child 5 ran or was cancelled");
+    if (spawn_ok) {
+      check(kids[5].reported >= 0 && (kids[5].ran >= 0 || kids[5].cancelled), "child 5 ran or was cancelled");
+    }
     spawned += spawn_ok ? 1 : 0;
     refused += spawn_cancelled ? 1 : 0;
     refused_after_join += spawn_after_join ? 1 : 0;

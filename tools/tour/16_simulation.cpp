@@ -57,36 +57,18 @@ struct database {
   }
 };
 
-// Check, await, set: the bug.
-class naive_cache {
- public:
-  weft::future<int> get(simulation& sim, const database& db) {
-    if (filled_) return weft::make_ready_future(value_, sim.executor());
-    return db.read(sim).then([this](int v) {
-      value_ = v;  // may be older than an invalidation that came meanwhile
-      filled_ = true;
-      return v;
-    });
-  }
-  void invalidate() { filled_ = false; }
-  bool serves(int& v) const {
-    v = value_;
-    return filled_;
-  }
-
- private:
-  bool filled_ = false;
-  int value_ = 0;
-};
-
-// The same, but a fill stores only if no invalidation came since it began.
-class generation_cache {
+// A cache in front of the database: on a miss it reads, awaits the read,
+// then stores what it read. The naive one (checks_generation false) stores
+// it whatever happened meanwhile: the bug. The fixed one stores it only if
+// no invalidation came since the read began.
+template <bool checks_generation>
+class cache {
  public:
   weft::future<int> get(simulation& sim, const database& db) {
     if (filled_) return weft::make_ready_future(value_, sim.executor());
     const std::uint64_t began = generation_;
     return db.read(sim).then([this, began](int v) {
-      if (generation_ == began) {
+      if (!checks_generation || generation_ == began) {
         value_ = v;
         filled_ = true;
       }
@@ -107,6 +89,8 @@ class generation_cache {
   int value_ = 0;
   std::uint64_t generation_ = 0;
 };
+using naive_cache = cache<false>;
+using generation_cache = cache<true>;
 
 // A reader asks at 0 ms; a writer updates the row and invalidates the
 // cache at 0 to 9 ms. Afterwards the cache must not serve a value the

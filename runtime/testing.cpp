@@ -138,7 +138,11 @@ std::string replay_hint(std::uint64_t seed) {
 }  // namespace
 
 std::string simulation_step::to_string() const {
-  if (what == kind::clock) return "clock -> " + time_text(time);
+  if (what == kind::clock) {
+    if (pending == 0) return "clock -> " + time_text(time);
+    return "clock -> " + time_text(time) + ", " + std::to_string(pending) + (pending == 1 ? " task" : " tasks") +
+           " queued";
+  }
   return "task " + std::to_string(index) + " of " + std::to_string(pending) + " at " + time_text(time);
 }
 
@@ -190,6 +194,7 @@ struct simulation::impl final : weft::detail::wait_refusal {
   timer_service timers;  // after the clock and the executor: destroyed first
   std::vector<simulation_step> trace;
   std::size_t refusals = 0;
+  bool time_passes_between_tasks = false;
 };
 
 simulation::simulation(std::uint64_t seed, weft::clock::time_point start) : impl_(new impl(seed, start)) {}
@@ -202,6 +207,7 @@ manual_clock& simulation::clock() noexcept { return impl_->clk; }
 timer_service& simulation::timers() noexcept { return impl_->timers; }
 std::size_t simulation::steps() const noexcept { return impl_->trace.size(); }
 const std::vector<simulation_step>& simulation::trace() const noexcept { return impl_->trace; }
+void simulation::set_time_may_pass_between_tasks(bool on) noexcept { impl_->time_passes_between_tasks = on; }
 
 bool simulation::step() {
   impl& s = *impl_;
@@ -211,8 +217,15 @@ bool simulation::step() {
   scope.context()->refusal = &s;
   const std::size_t refusals = s.refusals;
   const std::size_t pending = s.ex.pending();
+  std::size_t index = 0;
   if (pending > 0) {
-    const auto index = static_cast<std::size_t>(s.below(pending));
+    // Moving the clock is one more choice only when the option is on and
+    // a timer is armed: otherwise the draws are as they always were.
+    const bool may_advance =
+        s.time_passes_between_tasks && s.clk.next_deadline() != weft::clock::time_point::max();
+    index = static_cast<std::size_t>(s.below(may_advance ? pending + 1 : pending));
+  }
+  if (index < pending) {
     simulation_step st;
     st.what = simulation_step::kind::task;
     st.index = index;
@@ -225,6 +238,7 @@ bool simulation::step() {
     if (next == weft::clock::time_point::max()) return false;
     simulation_step st;
     st.what = simulation_step::kind::clock;
+    st.pending = pending;
     st.time = std::max(next, s.clk.now());
     s.trace.push_back(st);
     s.clk.advance_to(st.time);

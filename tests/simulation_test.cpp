@@ -154,6 +154,31 @@ TEST(Simulation, TheClockMovesOnlyWhenNoTaskIsQueued) {
   EXPECT_EQ(sim.steps(), 7u);
 }
 
+TEST(Simulation, TimeMayPassBetweenTasksWhenAsked) {
+  int clock_first = 0, task_first = 0;
+  for (std::uint64_t seed = 0; seed < 300; ++seed) {
+    for (bool on : {false, true}) {
+      simulation sim(seed);
+      sim.set_time_may_pass_between_tasks(on);
+      sim.executor().execute([] {});
+      sim.timers().arm_after(1ms, [] {});
+      EXPECT_EQ(sim.run(), 3u);
+      const simulation_step& first = sim.trace()[0];
+      if (!on) {
+        EXPECT_EQ(first.what, simulation_step::kind::task) << "off, time passes only when nothing is ready";
+      } else if (first.what == simulation_step::kind::clock) {
+        ++clock_first;
+        EXPECT_EQ(first.to_string(), "clock -> 1 ms, 1 task queued");
+        EXPECT_EQ(sim.trace()[1].pending, 2u) << "the task passed over, and the timer's";
+      } else {
+        ++task_first;
+      }
+    }
+  }
+  EXPECT_GT(clock_first, 100);  // 1 in 2 expected
+  EXPECT_GT(task_first, 100);
+}
+
 TEST(Simulation, StartsTheClockWhereToldAndPrintsExactUnits) {
   simulation sim(0, tp(1s));
   auto f = sim.timers().sleep_for(1500us);
@@ -414,6 +439,30 @@ TEST(SimulationRaces, TimeoutRacingACompletionCancelsTheWorkOnlyWhenLate) {
       ++late;
     }
     check(work.is_cancelled() == timed_out, "the work is cancelled exactly when the deadline won");
+    sim.run();
+    check(sim.timers().pending() == 0, "no timer left");
+  });
+  EXPECT_GT(in_time, 100);
+  EXPECT_GT(late, 100);
+  EXPECT_EQ(errors.count(), 0u);
+}
+
+// The completion is ready at once, but time may pass before it runs: the
+// deadline may come first.
+TEST(SimulationRaces, ATimeoutMayPassBeforeAReadyCompletionRuns) {
+  weft_test::error_capture errors;
+  int in_time = 0, late = 0;
+  weft::testing::for_each_seed(0, seeds, [&](simulation& sim) {
+    sim.set_time_may_pass_between_tasks(true);
+    weft::promise<int> reply(sim.executor());
+    auto answer = weft::with_timeout(sim.timers(), reply.get_future(), 10ms);
+    sim.executor().execute([&reply] { reply.set_value(7); });
+    const boost::optional<int> r = sim.run_until_complete(std::move(answer));
+    // In time at once, or, once time passed, at the deadline in either
+    // order; never past the deadline.
+    check(sim.clock().now() == tp(10ms) || (r && sim.clock().now() == tp()), "decided at 0 or at 10 ms");
+    if (r) check(*r == 7, "the value is the completion's");
+    (r ? in_time : late) += 1;
     sim.run();
     check(sim.timers().pending() == 0, "no timer left");
   });

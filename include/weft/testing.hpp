@@ -423,14 +423,17 @@ struct simulation_step {
   kind what = kind::task;
   /// task: the position of the task run (0 is the oldest). clock: 0.
   std::size_t index = 0;
-  /// task: how many tasks were queued, the one run included. clock: 0.
+  /// task: how many tasks were queued, the one run included. clock: how
+  /// many tasks were queued and passed over (0 unless
+  /// simulation::set_time_may_pass_between_tasks(true)).
   std::size_t pending = 0;
   /// task: the clock when it ran. clock: where the clock moved to. Counted
   /// from the simulation's start (the epoch unless the constructor was
   /// given another).
   weft::clock::time_point time;
 
-  /// "task 1 of 3 at 10 ms", "clock -> 10 ms". Throws std::bad_alloc.
+  /// "task 1 of 3 at 10 ms", "clock -> 10 ms", "clock -> 10 ms, 2 tasks
+  /// queued". Throws std::bad_alloc.
   std::string to_string() const;
 
   friend bool operator==(const simulation_step& a, const simulation_step& b) noexcept {
@@ -459,7 +462,10 @@ struct simulation_step {
 /// then stay there), and its timers, sleeps and timeouts to timers(). Each
 /// step() runs one task on the calling thread, or, when no task is queued,
 /// moves the clock to the next deadline: time passes only when nothing is
-/// ready to run, and every task takes no time.
+/// ready to run, and every task takes no time. With
+/// set_time_may_pass_between_tasks(true), time may also pass while tasks
+/// are ready, as when a task runs long: a timer may then come due before
+/// a task that was ready earlier runs.
 ///
 /// A wait that would block inside a task the simulation runs (get() or
 /// wait() on a future not yet ready, task_group::wait()) could never end,
@@ -511,11 +517,20 @@ class simulation {
   /// throws.
   timer_service& timers() noexcept;
 
+  /// Lets time pass while tasks are ready (off by default): a step with n
+  /// tasks queued and a timer armed then picks among n + 1 choices, the
+  /// queued tasks and moving the clock to the next deadline, as if a task
+  /// ran long enough for the timer to come due first. Explores a deadline
+  /// that passes before a ready completion gets to run. Set it before the
+  /// first step for a replay to take the same steps. Never throws.
+  void set_time_may_pass_between_tasks(bool on) noexcept;
+
   /// One step: if tasks are queued, runs the one at a position drawn from
   /// the generator (uniform over the queued ones); else if a timer is
   /// armed on clock(), moves the clock to its deadline (firing what is due
   /// then: their tasks are queued); else returns false, as nothing can
-  /// happen any more. Each step is added to trace(). A task that throws is
+  /// happen any more. (See set_time_may_pass_between_tasks() for the
+  /// other choice.) Each step is added to trace(). A task that throws is
   /// reported to report_unhandled_error(), as manual_executor does. Throws
   /// std::logic_error naming the seed if the task ran into a blocking wait
   /// (see the class comment); std::bad_alloc.

@@ -1,7 +1,7 @@
 // weft::testing::simulation: a seeded choice of the next task on a manual
 // executor and clock. Its own behaviour (the same seed gives the same
 // steps, deadlocks and blocking waits are reported with the seed, timers
-// move the clock), then weft's race-prone behaviour explored under 1,000
+// move the clock), then weft's race-prone behaviour explored under 4,000
 // seeds each: a timeout racing its completion, a cancellation racing
 // callback registrations, a task group's failure racing a spawn.
 #include <array>
@@ -389,7 +389,8 @@ TEST(Simulation, AFailingSeedReplaysItsTrace) {
 
 // --- races, explored ------------------------------------------------------
 
-constexpr std::uint64_t seeds = 1000;
+// A seed costs about a microsecond per step here: many are cheap.
+constexpr std::uint64_t seeds = 4000;
 
 // A completion at 9, 10 or 11 ms races a 10 ms deadline; at 10 ms both
 // timers fire together and the simulation picks which task runs first.

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include <gtest/gtest.h>
 
@@ -67,6 +68,19 @@ TEST(Future, MakeReadyFutureOfVoidIsReady) {
   auto f = weft::make_ready_future(weft::inline_executor());
   EXPECT_TRUE(f.is_ready());
   EXPECT_NO_THROW(f.get());
+}
+
+TEST(Future, MakeReadyFutureOfADerivedExecutorIsAVoidFutureOnIt) {
+  weft_test::manual_executor ex;
+  weft::future<void> f = weft::make_ready_future(ex);
+  static_assert(std::is_same<decltype(weft::make_ready_future(ex)), weft::future<void>>::value,
+                "a pool or manual_executor passed as itself is the executor, not a value");
+  bool ran = false;
+  auto g = std::move(f).then([&] { ran = true; });
+  EXPECT_FALSE(ran) << "the continuation is queued on ex";
+  ex.run_all();
+  EXPECT_TRUE(ran);
+  g.get();
 }
 
 TEST(Future, MakeReadyFutureDecaysItsArgument) {

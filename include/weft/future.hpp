@@ -276,8 +276,10 @@ class future {
   detail::state<T>* state_ = nullptr;
 };
 
-/// A future that is ready with `value`; continuations run on `ex`.
-template <class T>
+/// A future that is ready with `value`; continuations run on `ex`. (Not
+/// for an executor: make_ready_future(my_pool) is the future<void> below,
+/// for a pool or manual_executor passed as itself too.)
+template <class T, class = typename std::enable_if<!std::is_base_of<executor, typename std::decay<T>::type>::value>::type>
 future<typename std::decay<T>::type> make_ready_future(T&& value, executor& ex = detail::default_executor()) {
   auto* s = new detail::state<typename std::decay<T>::type>(ex, 1);
   s->set_value(std::forward<T>(value));

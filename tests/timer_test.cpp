@@ -911,6 +911,14 @@ TEST(CancellableSleep, ShutdownFailsItWithExecutorShutdownAndEndsTheRegistration
   EXPECT_EQ(src.token().registered_callbacks(), 0u);
 }
 
+TEST(CancellableSleep, TheFreeFunctionOnTheDefaultServiceEndsOnCancel) {
+  weft::cancellation_source src;
+  weft::future<void> s = weft::sleep_for(1h, src.token());
+  src.cancel();
+  EXPECT_THROW(get_within(s), weft::cancelled_error);
+  EXPECT_EQ(src.token().registered_callbacks(), 0u);
+}
+
 TEST(CancellableSleep, ACancelRacingTheDeadlineGivesOneOutcome) {
   weft::thread_pool pool(2);
   weft::timer_service& svc = weft::timer_service::of(pool);

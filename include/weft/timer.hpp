@@ -275,6 +275,13 @@ template <class Rep, class Period>
 future<void> sleep_for(const std::chrono::duration<Rep, Period>& d) {
   return default_timer_service().sleep_for(d);
 }
+/// As sleep_for(d), ended early by `token`: once it is cancelled the sleep
+/// fails with cancelled_error and its timer is gone (a task's cancel
+/// ending its asyncio.sleep). Thread-safe; throws as sleep_for(d).
+template <class Rep, class Period>
+future<void> sleep_for(const std::chrono::duration<Rep, Period>& d, const cancellation_token& token) {
+  return default_timer_service().sleep_for(d, token);
+}
 /// As sleep_for(), until `t` on the steady clock. Thread-safe.
 future<void> sleep_until(clock::time_point t);
 /// svc.sleep_for(d): on `svc`'s clock, continuing on its executor.

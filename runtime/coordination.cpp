@@ -143,10 +143,12 @@ future<void> event_core::wait(const std::shared_ptr<event_core>& self, const can
     return future_access::adopt(ready);
   }
   event_node* node = nullptr;
+  future<void> f;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!set_) {
       node = new event_node(self);
+      f = node->get_future();  // before it is listed: set() takes the state out of the node
       push_locked(node);
     }
   }
@@ -155,7 +157,6 @@ future<void> event_core::wait(const std::shared_ptr<event_core>& self, const can
     ready->set_value();
     return future_access::adopt(ready);
   }
-  future<void> f = node->get_future();
   node->arm(token);
   node->release();  // this call's reference
   return f;

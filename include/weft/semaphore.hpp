@@ -149,10 +149,12 @@ future<P> acquire_permits(const std::shared_ptr<semaphore_core>& core, std::ptrd
     return future_access::adopt(s);
   }
   permit_node<P>* node = nullptr;
+  future<P> f;
   {
     std::lock_guard<std::mutex> lock(core->mutex_);
     if (!core->try_take_locked(n)) {
       node = new permit_node<P>(core, n);
+      f = node->get_future();  // before it is listed: a grant takes the state out of the node
       core->push_locked(node);
     }
   }
@@ -162,7 +164,6 @@ future<P> acquire_permits(const std::shared_ptr<semaphore_core>& core, std::ptrd
     s->set_value(P(std::move(held)));
     return future_access::adopt(s);
   }
-  future<P> f = node->get_future();
   node->arm(token);
   node->release();  // this call's reference
   return f;

@@ -108,7 +108,8 @@ class wait_node {
 template <class T>
 class state_node : public wait_node {
  public:
-  /// The future of this wait (call once). Never throws.
+  /// The future of this wait: call once, before the node is listed (a
+  /// grant or a cancel takes the state out of the node). Never throws.
   future<T> get_future() noexcept { return future_access::adopt(state_); }
 
   void fail(std::exception_ptr e) noexcept final {

@@ -44,6 +44,8 @@ const example examples[] = {
     {"11", "exception_group: split / handle", "except* E (ExceptionGroup)", tour_11},
     {"12", "cancellation", "task.cancel(); except asyncio.CancelledError", tour_12},
     {"13", "with_timeout / timeout", "asyncio.wait_for(aw, t); async with asyncio.timeout(t)", tour_13},
+    {"17", "semaphore", "asyncio.Semaphore(3); async with limit", tour_17},
+    {"18", "event", "asyncio.Event(); await ev.wait(); ev.set()", tour_18},
 };
 
 bool selected(const example& ex, int argc, char** argv) {

@@ -1,0 +1,30 @@
+// Workload 22, peer: std::counting_semaphore acquire + release with no
+// waiter (C++20: this file is built as C++20, see meson.build).
+#include <cstddef>
+#include <semaphore>
+
+#include "common/multithreaded.hpp"
+#include "harness.hpp"
+
+namespace bench {
+std::size_t semaphore_uncontended_ops(const state& s);
+}
+
+namespace {
+
+void run(bench::state& s) {
+  bench::make_multithreaded();
+  const std::size_t n = bench::semaphore_uncontended_ops(s);
+  std::counting_semaphore<> sem(4);
+  s.start();
+  for (std::size_t i = 0; i < n; ++i) {
+    sem.acquire();
+    sem.release();
+  }
+  s.stop();
+  s.set_ops(static_cast<double>(n));
+}
+
+const bool registered = bench::add_impl("22-semaphore-uncontended", "std", run);
+
+}  // namespace

@@ -42,6 +42,7 @@ void wait_core::close(const char* what) noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
     all = list_.take_all();
+    on_closed_locked();
   }
   if (all == nullptr) return;
   std::exception_ptr e;
@@ -57,11 +58,12 @@ void wait_core::close(const char* what) noexcept {
   }
 }
 
-void semaphore_core::give_back(std::ptrdiff_t n) noexcept {
+void semaphore_core::give_back_to_waiters(std::ptrdiff_t n) noexcept {
   wait_node* woken = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    count_ += n;
+    // acq_rel: release publishes the holder's work to whoever is granted.
+    word_.fetch_add(2 * n, std::memory_order_acq_rel);
     woken = grantable_locked();
   }
   wake(woken);
@@ -69,32 +71,42 @@ void semaphore_core::give_back(std::ptrdiff_t n) noexcept {
 
 void semaphore_core::add(std::ptrdiff_t n, std::ptrdiff_t max, const char* who) {
   if (n < 0) throw std::invalid_argument(who);
+  if (n == 0) return;
   wait_node* woken = nullptr;
   {
+    // The lock keeps the waiters bit still; the lock-free paths may still
+    // move the count while it is clear, hence the compare-and-swap.
     std::lock_guard<std::mutex> lock(mutex_);
-    if (n > max - count_) throw std::invalid_argument(who);
-    count_ += n;
-    woken = grantable_locked();
+    std::ptrdiff_t w = word_.load(std::memory_order_relaxed);  // the CAS checks it
+    do {
+      if (n > max - (w >> 1)) throw std::invalid_argument(who);
+    } while (!word_.compare_exchange_weak(w, w + 2 * n, std::memory_order_acq_rel, std::memory_order_relaxed));
+    if ((w & waiters) != 0) woken = grantable_locked();
   }
   wake(woken);
 }
 
-std::ptrdiff_t semaphore_core::available() const noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return count_;
+void semaphore_core::on_closed_locked() noexcept {
+  // Nobody waits any more: permits given back after this are counted on
+  // the lock-free path.
+  word_.fetch_and(~waiters, std::memory_order_acq_rel);
 }
 
 wait_node* semaphore_core::grantable_locked() noexcept {
   if (closed_) return nullptr;
   wait_node* first = nullptr;
   wait_node** last = &first;
-  while (!list_.empty() && list_.front()->want_ <= count_) {
+  // With waiters queued (the bit set) only this lock's holder changes the
+  // word, so the count read here stays true until the fetch_sub.
+  while (!list_.empty() && list_.front()->want_ <= (word_.load(std::memory_order_relaxed) >> 1)) {
     wait_node* n = list_.front();
     list_.remove(n);
-    count_ -= n->want_;
+    // acq_rel: acquire pairs with the give_back() that freed the permits.
+    word_.fetch_sub(2 * n->want_, std::memory_order_acq_rel);
     *last = n;
     last = &n->next_;
   }
+  if (list_.empty()) word_.fetch_and(~waiters, std::memory_order_acq_rel);
   return first;
 }
 
@@ -112,7 +124,7 @@ void semaphore_core::wake(wait_node* nodes) noexcept {
     }
     if (back == 0) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    count_ += back;
+    word_.fetch_add(2 * back, std::memory_order_acq_rel);
     nodes = grantable_locked();
   }
 }

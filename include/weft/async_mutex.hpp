@@ -23,7 +23,6 @@
 
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <utility>
 
 #include "weft/cancellation.hpp"
@@ -98,10 +97,7 @@ class async_mutex {
   /// The mutex now if it is free and nobody waits, otherwise an empty guard
   /// (test it with `if (g)`); never queues. Never throws.
   guard try_lock() noexcept {
-    {
-      std::lock_guard<std::mutex> lock(core_->mutex_);
-      if (!core_->try_take_locked(1)) return guard();
-    }
+    if (!core_->try_take(1)) return guard();
     return guard(detail::held_permits(core_, 1));
   }
 

@@ -27,6 +27,7 @@
 #ifndef WEFT_SEMAPHORE_HPP
 #define WEFT_SEMAPHORE_HPP
 
+#include <atomic>
 #include <cstddef>
 #include <limits>
 #include <memory>
@@ -45,36 +46,79 @@ namespace detail {
 
 /// A semaphore's count and waiters. Not for users; the members that take
 /// the lock are in runtime/coordination.cpp.
+///
+/// The count lives in one atomic word, `word_` = free permits * 2, plus
+/// bit 0, set while a waiter is queued. With the bit clear nobody waits, so
+/// taking and giving back permits is one compare-and-swap, without the
+/// lock. With the bit set, the word changes only under the lock (the lock-
+/// free paths leave it alone), so the FIFO order of the waiters is decided
+/// there. The bit is set and cleared under the lock only, with the list:
+/// set when the first waiter is queued, cleared when the list empties.
 class semaphore_core final : public wait_core {
  public:
   semaphore_core(std::ptrdiff_t count, executor& ex, const char* cancelled_what) noexcept
-      : wait_core(ex, cancelled_what), count_(count) {}
+      : wait_core(ex, cancelled_what), word_(count * 2) {}
 
-  /// Under the lock: takes `n` if nobody waits and they are free.
-  bool try_take_locked(std::ptrdiff_t n) noexcept {
-    if (!list_.empty() || count_ < n) return false;
-    count_ -= n;
-    return true;
+  /// Takes `n` if nobody waits and they are free; never queues. No lock.
+  bool try_take(std::ptrdiff_t n) noexcept {
+    // Relaxed: only a starting guess; the compare-and-swap checks it.
+    std::ptrdiff_t w = word_.load(std::memory_order_relaxed);
+    // acq_rel on success: acquire pairs with the release of the give_back()
+    // that freed these permits (what the last holder did under the permit
+    // is visible to the next); release is for the next compare-and-swap.
+    while ((w & waiters) == 0 && (w >> 1) >= n) {
+      if (word_.compare_exchange_weak(w, w - 2 * n, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  /// Under the lock: try_take(), or else marks the word as having a waiter
+  /// (the caller then queues one). True if it took the permits.
+  bool take_or_mark_locked(std::ptrdiff_t n) noexcept {
+    std::ptrdiff_t w = word_.load(std::memory_order_relaxed);  // the CAS checks it
+    for (;;) {
+      if ((w & waiters) != 0) return false;  // the list is not empty: queue behind it
+      const std::ptrdiff_t next = (w >> 1) >= n ? w - 2 * n : (w | waiters);
+      // acq_rel: as try_take() when taking; publishing the bit needs no more.
+      if (word_.compare_exchange_weak(w, next, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        return (next & waiters) == 0;
+      }
+    }
+  }
+  /// Under the lock: clears the waiters bit if nobody is queued (a waiter
+  /// marked by take_or_mark_locked() was not queued after all).
+  void unmark_if_empty_locked() noexcept {
+    if (list_.empty()) word_.fetch_and(~waiters, std::memory_order_acq_rel);
   }
   /// Returns `n` permits (a permit dropped or released) and serves the
   /// waiters they satisfy. Never throws.
-  void give_back(std::ptrdiff_t n) noexcept;
+  void give_back(std::ptrdiff_t n) noexcept {
+    std::ptrdiff_t w = word_.load(std::memory_order_relaxed);  // the CAS checks it
+    // acq_rel: release publishes what the holder did to the next taker.
+    while ((w & waiters) == 0) {
+      if (word_.compare_exchange_weak(w, w + 2 * n, std::memory_order_acq_rel, std::memory_order_relaxed)) return;
+    }
+    give_back_to_waiters(n);
+  }
   /// semaphore::release(n): as give_back(), but throws
   /// std::invalid_argument (naming `who`) if n is negative or the count
   /// would pass `max`.
   void add(std::ptrdiff_t n, std::ptrdiff_t max, const char* who);
   /// The free permits now (a snapshot). Never throws.
-  std::ptrdiff_t available() const noexcept;
+  std::ptrdiff_t available() const noexcept { return word_.load(std::memory_order_acquire) >> 1; }
 
  private:
+  static constexpr std::ptrdiff_t waiters = 1;
+
   wait_node* after_cancel_locked() noexcept override { return grantable_locked(); }
   void wake(wait_node* nodes) noexcept override;
+  void give_back_to_waiters(std::ptrdiff_t n) noexcept;
+  void on_closed_locked() noexcept override;
   // Takes off the list, oldest first, the waiters the free permits
   // satisfy, stopping at the first that does not fit (FIFO); subtracts
-  // what they take.
+  // what they take, and clears the waiters bit if the list empties.
   wait_node* grantable_locked() noexcept;
 
-  std::ptrdiff_t count_;  // guarded by mutex_
+  std::atomic<std::ptrdiff_t> word_;
 };
 
 /// `n` permits taken from a semaphore_core, given back when destroyed:
@@ -150,10 +194,15 @@ future<P> acquire_permits(const std::shared_ptr<semaphore_core>& core, std::ptrd
   }
   permit_node<P>* node = nullptr;
   future<P> f;
-  {
+  if (!core->try_take(n)) {
     std::lock_guard<std::mutex> lock(core->mutex_);
-    if (!core->try_take_locked(n)) {
-      node = new permit_node<P>(core, n);
+    if (!core->take_or_mark_locked(n)) {
+      try {
+        node = new permit_node<P>(core, n);
+      } catch (...) {
+        core->unmark_if_empty_locked();  // queued nothing after all
+        throw;
+      }
       f = node->get_future();  // before it is listed: a grant takes the state out of the node
       core->push_locked(node);
     }
@@ -217,7 +266,9 @@ class semaphore {
   };
 
   /// The most permits one semaphore counts, and one acquire() may ask for.
-  static constexpr std::ptrdiff_t max() noexcept { return std::numeric_limits<std::ptrdiff_t>::max() / 2; }
+  /// (A quarter of the range: the count is kept doubled, and permits
+  /// handed back beyond max() by release(n) must not overflow it.)
+  static constexpr std::ptrdiff_t max() noexcept { return std::numeric_limits<std::ptrdiff_t>::max() / 4; }
 
   /// A semaphore with `count` free permits, whose futures continue on `ex`
   /// (which should outlive the waits; a future that reaches a destroyed
@@ -250,10 +301,7 @@ class semaphore {
   /// under a waiter. Throws std::invalid_argument if `n` < 1 or `n` > max().
   permit try_acquire(std::ptrdiff_t n = 1) {
     check_count(n, "weft::semaphore::try_acquire: n must be at least 1 and at most semaphore::max()");
-    {
-      std::lock_guard<std::mutex> lock(core_->mutex_);
-      if (!core_->try_take_locked(n)) return permit();
-    }
+    if (!core_->try_take(n)) return permit();
     return permit(detail::held_permits(core_, n));
   }
 

@@ -107,8 +107,11 @@ TEST_F(CoordStress, SemaphoreWithManyWaitersAndRandomCancelsNeverOvercommits) {
 // One waiter at a time; one thread releases the permit it waits for while
 // the other cancels it. Either the waiter has the permit and the count is
 // 0, or the waiter failed and the permit is free: never both, never
-// neither. Which side is held back, and by how much, follows the outcomes
-// so that the two calls keep landing on each other (about half each).
+// neither. A third of the rounds release first, a third cancel first (so
+// both outcomes are checked however the machine schedules the threads),
+// and a third race the two calls; there, which side is held back, and by
+// how much, follows the outcomes so that the calls keep landing on each
+// other.
 TEST_F(CoordStress, CancelVsReleaseHandsEachPermitOverExactlyOnce) {
   const std::size_t n = scaled(100000, 2000);
   const std::uint32_t seed = weft_test::test_seed();
@@ -116,39 +119,43 @@ TEST_F(CoordStress, CancelVsReleaseHandsEachPermitOverExactlyOnce) {
   std::vector<std::unique_ptr<weft::cancellation_source>> sources(n);
   for (auto& src : sources) src.reset(new weft::cancellation_source);
   std::vector<weft::future<permit>> waits(n);
-  spin_barrier start(2), end(2);
+  enum : unsigned char { release_first, cancel_first, racing };
+  std::vector<unsigned char> mode(n);
+  std::mt19937 rng(seed);
+  for (auto& m : mode) m = static_cast<unsigned char>(rng() % 3);
+  spin_barrier start(2), middle(2), end(2);
   std::atomic<bool> stuck{false};
-  std::atomic<int> bias{0};  // > 0 holds the release back, < 0 the cancel
-  const int max_bias = 1024;  // pause instructions: bounds a round's time on a loaded machine
-  std::size_t granted = 0, bad = 0;
+  std::atomic<int> bias{0};      // > 0 holds the release back, < 0 the cancel
+  const int max_bias = 1024;     // pause instructions: bounds a round's time on a loaded machine
+  std::size_t granted = 0, raced_granted = 0, raced = 0, bad = 0;
   {
     joining_thread releaser([&] {
-      std::mt19937 rng(seed ^ 0x9e3779b9u);
+      std::mt19937 jitter(seed ^ 0x9e3779b9u);
       for (std::size_t i = 0; i < n; ++i) {
-        if (!start.arrive_and_wait()) {
-          stuck = true;
-          return;
-        }
+        if (!start.arrive_and_wait()) return stuck.store(true);
+        if (mode[i] == cancel_first && !middle.arrive_and_wait()) return stuck.store(true);
         const int b = bias.load(std::memory_order_relaxed);  // the barrier orders it
-        spin_for(static_cast<unsigned>(std::max(b, 0)) + rng() % 64);
+        if (mode[i] == racing) spin_for(static_cast<unsigned>(std::max(b, 0)) + jitter() % 64);
         s.release(1);
-        if (!end.arrive_and_wait()) {
-          stuck = true;
-          return;
-        }
+        if (mode[i] != cancel_first && !middle.arrive_and_wait()) return stuck.store(true);
+        if (!end.arrive_and_wait()) return stuck.store(true);
       }
     });
-    std::mt19937 rng(seed);
+    std::mt19937 jitter(seed);
     for (std::size_t i = 0; i < n; ++i) {
       waits[i] = s.acquire(1, sources[i]->token());
       if (!start.arrive_and_wait()) {
         stuck = true;
         break;
       }
+      if (mode[i] == release_first && !middle.arrive_and_wait()) {
+        stuck = true;
+        break;
+      }
       const int b = bias.load(std::memory_order_relaxed);
-      spin_for(static_cast<unsigned>(std::max(-b, 0)) + rng() % 64);
+      if (mode[i] == racing) spin_for(static_cast<unsigned>(std::max(-b, 0)) + jitter() % 64);
       sources[i]->cancel();
-      if (!end.arrive_and_wait()) {
+      if ((mode[i] != release_first && !middle.arrive_and_wait()) || !end.arrive_and_wait()) {
         stuck = true;
         break;
       }
@@ -157,24 +164,32 @@ TEST_F(CoordStress, CancelVsReleaseHandsEachPermitOverExactlyOnce) {
         ++bad;
         break;
       }
+      bool won = false;
       try {
         permit p = waits[i].get();
-        ++granted;
+        won = true;
         if (p.count() != 1 || s.available() != 0) ++bad;
         p.forget();  // take the released permit out again
-        if (bias.load(std::memory_order_relaxed) < max_bias) bias.fetch_add(4, std::memory_order_relaxed);
       } catch (const weft::cancelled_error&) {
-        if (bias.load(std::memory_order_relaxed) > -max_bias) bias.fetch_sub(4, std::memory_order_relaxed);
         if (s.available() != 1) ++bad;
         s.try_acquire().forget();
       }
       if (s.available() != 0) ++bad;
+      granted += won ? 1 : 0;
+      if (mode[i] == release_first && !won) ++bad;  // granted before the cancel: it keeps the permit
+      if (mode[i] == cancel_first && won) ++bad;    // cancelled before the release: it takes nothing
+      if (mode[i] == racing) {
+        ++raced;
+        raced_granted += won ? 1 : 0;
+        if (won && b < max_bias) bias.fetch_add(4, std::memory_order_relaxed);
+        if (!won && b > -max_bias) bias.fetch_sub(4, std::memory_order_relaxed);
+      }
     }
   }
-  ASSERT_FALSE(stuck.load()) << "a racing thread did not reach the barrier in time";
+  ASSERT_FALSE(stuck.load()) << "a racing thread did not reach a barrier in time";
   EXPECT_EQ(bad, 0u) << "rounds where a permit was lost or handed out twice";
-  std::printf("[ info     ] %zu of %zu waiters won their permit, the rest were cancelled (bias %d)\n", granted, n,
-              bias.load());
+  std::printf("[ info     ] %zu of %zu waiters got their permit; of %zu raced rounds, %zu went to the release\n",
+              granted, n, raced, raced_granted);
 }
 
 // One loop of lock, increment, unlock, as continuations on the pool: no

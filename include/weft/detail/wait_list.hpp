@@ -237,6 +237,8 @@ class wait_core {
   virtual wait_node* after_cancel_locked() noexcept { return nullptr; }
   /// Outside the lock: completes the nodes after_cancel_locked() returned.
   virtual void wake(wait_node* /*nodes*/) noexcept {}
+  /// Under the lock, in close(), once the list was emptied.
+  virtual void on_closed_locked() noexcept {}
 
   wait_list list_;
   bool closed_ = false;

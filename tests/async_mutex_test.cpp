@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "executors.hpp"
+#include "outcome.hpp"
 #include "weft/cancellation.hpp"
 #include "weft/clock.hpp"
 #include "weft/errors.hpp"
@@ -20,20 +21,9 @@
 
 namespace {
 
+using weft_test::error_of;
 using weft_test::manual_executor;
 using guard = weft::async_mutex::guard;
-
-template <class E>
-std::string error_of(weft::future<guard>& f) {
-  try {
-    f.get();
-  } catch (const E& e) {
-    return e.what();
-  } catch (...) {
-    return "another error";
-  }
-  return "no error";
-}
 
 TEST(AsyncMutex, TryLockTakesAFreeMutexOnly) {
   manual_executor ex;

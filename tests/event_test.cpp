@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "executors.hpp"
+#include "outcome.hpp"
 #include "weft/cancellation.hpp"
 #include "weft/clock.hpp"
 #include "weft/errors.hpp"
@@ -19,19 +20,8 @@
 
 namespace {
 
+using weft_test::error_of;
 using weft_test::manual_executor;
-
-template <class E>
-std::string error_of(weft::future<void>& f) {
-  try {
-    f.get();
-  } catch (const E& e) {
-    return e.what();
-  } catch (...) {
-    return "another error";
-  }
-  return "no error";
-}
 
 TEST(Event, ASetBeforeAnyoneWaitsIsNotLost) {
   manual_executor ex;

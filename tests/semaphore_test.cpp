@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "executors.hpp"
+#include "outcome.hpp"
 #include "weft/cancellation.hpp"
 #include "weft/clock.hpp"
 #include "weft/errors.hpp"
@@ -24,22 +25,9 @@
 
 namespace {
 
+using weft_test::error_of;
 using weft_test::manual_executor;
 using permit = weft::semaphore::permit;
-
-// The outcome of a ready future, for assertions: the permit, or the
-// error's type and message.
-template <class E>
-std::string error_of(weft::future<permit>& f) {
-  try {
-    f.get();
-  } catch (const E& e) {
-    return e.what();
-  } catch (...) {
-    return "another error";
-  }
-  return "no error";
-}
 
 TEST(Semaphore, FreePermitsAreReadyAtOnce) {
   manual_executor ex;

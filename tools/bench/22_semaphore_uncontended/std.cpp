@@ -4,6 +4,7 @@
 #include <semaphore>
 
 #include "common/multithreaded.hpp"
+#include "common/semaphore_peers.hpp"
 #include "harness.hpp"
 
 namespace bench {
@@ -14,15 +15,8 @@ namespace {
 
 void run(bench::state& s) {
   bench::make_multithreaded();
-  const std::size_t n = bench::semaphore_uncontended_ops(s);
   std::counting_semaphore<> sem(4);
-  s.start();
-  for (std::size_t i = 0; i < n; ++i) {
-    sem.acquire();
-    sem.release();
-  }
-  s.stop();
-  s.set_ops(static_cast<double>(n));
+  bench::uncontended_semaphore(s, sem, bench::semaphore_uncontended_ops(s));
 }
 
 const bool registered = bench::add_impl("22-semaphore-uncontended", "std", run);

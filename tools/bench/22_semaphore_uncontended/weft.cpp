@@ -11,8 +11,8 @@
 
 #include <cstddef>
 
-#include "common/condvar_semaphore.hpp"
 #include "common/multithreaded.hpp"
+#include "common/semaphore_peers.hpp"
 #include "harness.hpp"
 
 namespace bench {
@@ -53,15 +53,8 @@ void run_weft_try(bench::state& s) {
 
 void run_condvar(bench::state& s) {
   bench::make_multithreaded();
-  const std::size_t n = bench::semaphore_uncontended_ops(s);
   bench::condvar_semaphore sem(4);
-  s.start();
-  for (std::size_t i = 0; i < n; ++i) {
-    sem.acquire();
-    sem.release();
-  }
-  s.stop();
-  s.set_ops(static_cast<double>(n));
+  bench::uncontended_semaphore(s, sem, bench::semaphore_uncontended_ops(s));
 }
 
 const bool registered =

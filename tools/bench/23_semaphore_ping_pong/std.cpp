@@ -3,8 +3,8 @@
 // meson.build).
 #include <cstddef>
 #include <semaphore>
-#include <thread>
 
+#include "common/semaphore_peers.hpp"
 #include "harness.hpp"
 
 namespace bench {
@@ -14,22 +14,8 @@ std::size_t semaphore_ping_pong_rounds(const state& s);
 namespace {
 
 void run(bench::state& s) {
-  const std::size_t n = bench::semaphore_ping_pong_rounds(s);
   std::counting_semaphore<> ping(0), pong(0);
-  std::thread other([&] {
-    for (std::size_t i = 0; i < n; ++i) {
-      pong.acquire();
-      ping.release();
-    }
-  });
-  s.start();
-  for (std::size_t i = 0; i < n; ++i) {
-    pong.release();
-    ping.acquire();
-  }
-  s.stop();
-  other.join();
-  s.set_ops(static_cast<double>(n));
+  bench::thread_ping_pong(s, ping, pong, bench::semaphore_ping_pong_rounds(s));
 }
 
 const bool registered = bench::add_impl("23-semaphore-ping-pong", "std", run);

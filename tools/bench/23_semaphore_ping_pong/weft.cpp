@@ -13,10 +13,9 @@
 #include "weft/semaphore.hpp"
 
 #include <cstddef>
-#include <thread>
 
-#include "common/condvar_semaphore.hpp"
 #include "common/pools.hpp"
+#include "common/semaphore_peers.hpp"
 #include "harness.hpp"
 
 namespace bench {
@@ -65,22 +64,8 @@ void run_weft(bench::state& s) {
 }
 
 void run_condvar(bench::state& s) {
-  const std::size_t n = bench::semaphore_ping_pong_rounds(s);
   bench::condvar_semaphore ping(0), pong(0);
-  std::thread other([&] {
-    for (std::size_t i = 0; i < n; ++i) {
-      pong.acquire();
-      ping.release();
-    }
-  });
-  s.start();
-  for (std::size_t i = 0; i < n; ++i) {
-    pong.release();
-    ping.acquire();
-  }
-  s.stop();
-  other.join();
-  s.set_ops(static_cast<double>(n));
+  bench::thread_ping_pong(s, ping, pong, bench::semaphore_ping_pong_rounds(s));
 }
 
 const bool registered =

@@ -21,14 +21,17 @@ std::size_t semaphore_uncontended_ops(const state& s) { return s.quick() ? 1000 
 
 namespace {
 
-void run_weft(bench::state& s) {
+// `take` gets a permit from the semaphore: the two weft variants differ in
+// that step only.
+template <class Take>
+void run_loop(bench::state& s, Take take) {
   bench::make_multithreaded();
   const std::size_t n = bench::semaphore_uncontended_ops(s);
   weft::semaphore sem(4, weft::inline_executor());
   std::ptrdiff_t held = 0;
   s.start();
   for (std::size_t i = 0; i < n; ++i) {
-    weft::semaphore::permit p = sem.acquire().get();
+    weft::semaphore::permit p = take(sem);
     held += p.count();
   }
   s.stop();
@@ -36,19 +39,12 @@ void run_weft(bench::state& s) {
   bench::keep(held);
 }
 
+void run_weft(bench::state& s) {
+  run_loop(s, [](weft::semaphore& sem) { return sem.acquire().get(); });
+}
+
 void run_weft_try(bench::state& s) {
-  bench::make_multithreaded();
-  const std::size_t n = bench::semaphore_uncontended_ops(s);
-  weft::semaphore sem(4, weft::inline_executor());
-  std::ptrdiff_t held = 0;
-  s.start();
-  for (std::size_t i = 0; i < n; ++i) {
-    weft::semaphore::permit p = sem.try_acquire();
-    held += p.count();
-  }
-  s.stop();
-  s.set_ops(static_cast<double>(n));
-  bench::keep(held);
+  run_loop(s, [](weft::semaphore& sem) { return sem.try_acquire(); });
 }
 
 void run_condvar(bench::state& s) {

@@ -5,8 +5,8 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "weft/detail/wait_list.hpp"
 #include "weft/async_mutex.hpp"
+#include "weft/detail/wait_list.hpp"
 #include "weft/errors.hpp"
 #include "weft/event.hpp"
 #include "weft/semaphore.hpp"

@@ -63,9 +63,10 @@ class semaphore_core final : public wait_core {
   bool try_take(std::ptrdiff_t n) noexcept {
     // Relaxed: only a starting guess; the compare-and-swap checks it.
     std::ptrdiff_t w = word_.load(std::memory_order_relaxed);
-    // acq_rel on success: acquire pairs with the release of the give_back()
-    // that freed these permits (what the last holder did under the permit
-    // is visible to the next); release is for the next compare-and-swap.
+    // acq_rel on success: the acquire half pairs with the release of the
+    // give_back() that freed these permits, so what the last holder did
+    // under them is visible to the next (every change of the word is
+    // acq_rel, which keeps the argument one line).
     while ((w & waiters) == 0 && (w >> 1) >= n) {
       if (word_.compare_exchange_weak(w, w - 2 * n, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
     }

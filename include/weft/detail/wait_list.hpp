@@ -121,8 +121,7 @@ class state_node : public wait_node {
   }
 
  protected:
-  /// Throws std::bad_alloc, executor_shutdown if the core's executor was
-  /// destroyed.
+  /// Throws std::bad_alloc.
   state_node(std::shared_ptr<wait_core> core, std::ptrdiff_t want, executor_ref ex)
       : wait_node(std::move(core), want), state_(new state<T>(ex, 2)) {}
   ~state_node() override {
@@ -195,8 +194,9 @@ class wait_list {
 /// The state a primitive shares with its waiters (and, for a semaphore,
 /// with its permits), behind a std::shared_ptr so that none of them
 /// outlives it. The mutex guards the list, `closed_` and what the derived
-/// class keeps (its count, its flag); it is never held while a future is
-/// completed, a node destroyed or user code runs.
+/// class keeps (an event's flag; a semaphore's word while waiters are
+/// queued); it is never held while a future is completed, a node destroyed
+/// or user code runs.
 class wait_core {
  public:
   wait_core(const wait_core&) = delete;

@@ -114,6 +114,10 @@ void semaphore_core::wake(wait_node* nodes) noexcept {
   // A waiter whose future was dropped takes nothing: its permits come back
   // here and go to the next waiters, in a loop rather than through the
   // permit's destructor, so a long line of abandoned waits does not nest.
+  if (nodes == nullptr) return;
+  // A continuation run inline by a grant may destroy the semaphore, and
+  // the last permit with it, while this loop still needs the core.
+  const std::shared_ptr<wait_core> keep = nodes->core_;
   while (nodes != nullptr) {
     std::ptrdiff_t back = 0;
     while (nodes != nullptr) {

@@ -255,6 +255,25 @@ TEST(Semaphore, AnAbandonedWaitPassesItsPermitsOn) {
   EXPECT_EQ(s.available(), 1);
 }
 
+TEST(Semaphore, AnInlineContinuationMayDestroyTheSemaphoreThatGrantedIt) {
+  // On inline_executor() the continuation runs inside release(); it drops
+  // the last owner of the semaphore while the grant loop still runs (an
+  // abandoned wait behind it gives its permit back there). ASan checks.
+  auto s = std::make_shared<weft::semaphore>(0, weft::inline_executor());
+  std::shared_ptr<weft::semaphore> owner = s;
+  bool ran = false;
+  weft::future<void> done = s->acquire().then([&owner, &ran](permit) {
+    owner.reset();
+    ran = true;
+  });
+  { weft::future<permit> dropped = s->acquire(); }
+  weft::semaphore* raw = s.get();
+  s.reset();
+  raw->release(2);
+  EXPECT_TRUE(ran);
+  EXPECT_TRUE(done.is_ready());
+}
+
 TEST(Semaphore, DestroyingItFailsItsWaitersWithExecutorShutdown) {
   manual_executor ex;
   weft::future<permit> a, b;

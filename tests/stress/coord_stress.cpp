@@ -56,7 +56,6 @@ TEST_F(CoordStress, SemaphoreWithManyWaitersAndRandomCancelsNeverOvercommits) {
   std::vector<weft::future<void>> done(n);
   std::atomic<std::ptrdiff_t> held{0};
   std::atomic<std::ptrdiff_t> most{0};
-  std::atomic<std::size_t> queued{0};
 
   auto producer = [&](std::size_t first) {
     for (std::size_t i = first; i < n; i += 2) {
@@ -70,7 +69,6 @@ TEST_F(CoordStress, SemaphoreWithManyWaitersAndRandomCancelsNeverOvercommits) {
         spin_for(512);
         held.fetch_sub(want);  // before the permit goes back, as the continuation ends
       });
-      queued.fetch_add(1, std::memory_order_release);
     }
   };
   std::vector<char> cancelled(n, 0);

@@ -5,15 +5,18 @@
 #define WEFT_WEFT_HPP
 
 #include "weft/async.hpp"
+#include "weft/async_mutex.hpp"
 #include "weft/blocking_pool.hpp"
 #include "weft/cancellation.hpp"
 #include "weft/clock.hpp"
 #include "weft/errors.hpp"
+#include "weft/event.hpp"
 #include "weft/exception_group.hpp"
 #include "weft/executor.hpp"
 #include "weft/future.hpp"
 #include "weft/promise.hpp"
 #include "weft/result.hpp"
+#include "weft/semaphore.hpp"
 #include "weft/service.hpp"
 #include "weft/shared_future.hpp"
 #include "weft/task_group.hpp"

@@ -46,6 +46,8 @@ const example examples[] = {
     {"13", "with_timeout / timeout", "asyncio.wait_for(aw, t); async with asyncio.timeout(t)", tour_13},
     {"14", "task_group", "async with asyncio.TaskGroup() as tg: tg.create_task(...)", tour_14},
     {"16", "testing::simulation", "a seeded loop picking each step (no asyncio equivalent)", tour_16},
+    {"17", "semaphore", "asyncio.Semaphore(3); async with limit", tour_17},
+    {"18", "event", "asyncio.Event(); await ev.wait(); ev.set()", tour_18},
 };
 
 bool selected(const example& ex, int argc, char** argv) {

@@ -14,6 +14,7 @@
 #include "weft/future.hpp"
 #include "weft/promise.hpp"
 #include "weft/result.hpp"
+#include "weft/retry.hpp"
 #include "weft/service.hpp"
 #include "weft/shared_future.hpp"
 #include "weft/task_group.hpp"

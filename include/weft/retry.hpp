@@ -273,7 +273,7 @@ class retry_state : public std::enable_shared_from_this<retry_state<T, F>> {
     }
     cb.reset();
     try {
-      ex_.execute(attempt_task{this->shared_from_this()});
+      ex_.execute(attempt_task(this->shared_from_this()));
     } catch (...) {
       // The executor abandoned the task, which decided the outcome
       // (executor_shutdown); this decides it only if that did not.
@@ -286,6 +286,7 @@ class retry_state : public std::enable_shared_from_this<retry_state<T, F>> {
   /// (its executor refused it, the timer service shut down), it fails the
   /// retry with the reason.
   struct attempt_task : abandonable_task {
+    explicit attempt_task(std::shared_ptr<retry_state> state) noexcept : s(std::move(state)) {}
     std::shared_ptr<retry_state> s;
     void operator()() { s->attempt(); }
     void abandon(std::exception_ptr why) noexcept { s->decide(result<T>(std::move(why))); }
@@ -320,7 +321,13 @@ class retry_state : public std::enable_shared_from_this<retry_state<T, F>> {
       fn = fn_.get();
     }
     retry_call<T> c = retry_call<T>::of(*fn);
-    if (!leave_busy(timer_handle(), 0)) return;
+    if (!leave_busy(timer_handle(), 0)) {
+      // Cancelled during the call: its future's outcome is not wanted, and
+      // an error it ends with is no unhandled error (the caller stopped
+      // waiting for it), so it is consumed, not dropped.
+      if (c.later.valid()) std::move(c.later).then_result(inline_executor(), [](result<T>) {});
+      return;
+    }
     if (c.now) {
       settle(std::move(*c.now));
     } else {
@@ -380,7 +387,7 @@ class retry_state : public std::enable_shared_from_this<retry_state<T, F>> {
     }
     timer_handle h;
     try {
-      h = svc_.arm_after(d, ex_, attempt_task{this->shared_from_this()});
+      h = svc_.arm_after(d, ex_, attempt_task(this->shared_from_this()));
     } catch (...) {
       // Shut down: arm_after abandoned the task first, which decided.
       leave_busy(timer_handle(), epoch);

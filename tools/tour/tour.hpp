@@ -21,6 +21,7 @@ void tour_10(tour::flaky_service& svc);  // promise: turn a callback API into fu
 void tour_11(tour::flaky_service& svc);  // exception_group: every failure kept; split / handle like except*
 void tour_12(tour::flaky_service& svc);  // cancellation: a cancellable operation with cleanup; a callback for read(2)
 void tour_13(tour::flaky_service& svc);  // with_timeout / timeout: a deadline on a future, on the timer service
+void tour_15(tour::flaky_service& svc);  // retry: exponential backoff with jitter, on the timer service
 
 namespace tour {
 

@@ -16,17 +16,19 @@ namespace detail {
 
 namespace {
 
-[[noreturn]] void refuse(const char* who, const char* what) {
-  throw std::invalid_argument(std::string(who) + ": " + what);
-}
-
-// splitmix64's finaliser: spreads a counter over all 64 bits.
-std::uint64_t mix(std::uint64_t z) noexcept {
-  z += 0x9e3779b97f4a7c15ull;
+// SplitMix64's finaliser.
+std::uint64_t mix_state(std::uint64_t z) noexcept {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
+
+[[noreturn]] void refuse(const char* who, const char* what) {
+  throw std::invalid_argument(std::string(who) + ": " + what);
+}
+
+// A counter spread over all 64 bits: SplitMix64's step.
+std::uint64_t mix(std::uint64_t z) noexcept { return mix_state(z + 0x9e3779b97f4a7c15ull); }
 
 // One value per process from the system's entropy (the clock where that
 // fails), so unseeded retries differ between processes too.
@@ -142,7 +144,14 @@ retry_backoff::retry_backoff(const retry_policy& policy)
       seed_(0) {
   detail::check_retry_policy(policy, "weft::retry_backoff");
   seed_ = policy.seed != 0 ? policy.seed : detail::draw_seed();
-  rng_.seed(seed_);
+  state_ = seed_;
+}
+
+std::uint64_t retry_backoff::draw() noexcept {
+  // SplitMix64 (Steele, Lea and Flood, 2014): a Weyl sequence through a
+  // finaliser; passes BigCrush, and its whole state is one word.
+  state_ += 0x9e3779b97f4a7c15ull;
+  return detail::mix_state(state_);
 }
 
 clock::duration retry_backoff::uniform(clock::duration lo, clock::duration hi) noexcept {
@@ -151,8 +160,7 @@ clock::duration retry_backoff::uniform(clock::duration lo, clock::duration hi) n
   // at most span / 2^64, far below a nanosecond's worth for any delay.
   const std::uint64_t span = static_cast<std::uint64_t>(hi.count() - lo.count());
   if (span == 0) return lo;
-  const std::uint64_t draw = rng_();
-  return lo + clock::duration(static_cast<clock::duration::rep>(detail::mul_high(draw, span + 1)));
+  return lo + clock::duration(static_cast<clock::duration::rep>(detail::mul_high(draw(), span + 1)));
 }
 
 clock::duration retry_backoff::next() noexcept {

@@ -25,9 +25,11 @@
 //                 first previous being base_delay (multiplier unused)
 // The arithmetic saturates: exp(n) stops growing at max_delay, so a
 // thousand attempts cannot overflow. The random numbers come from a
-// std::mt19937_64 seeded with the policy's seed, mapped to ranges by a
-// fixed formula (not a std:: distribution, whose output differs between
-// standard libraries): the same seed gives the same delays everywhere.
+// SplitMix64 generator (64 bits of state) seeded with the policy's seed,
+// mapped to ranges by a fixed formula (not a std:: distribution, whose
+// output differs between standard libraries): the same seed gives the same
+// delays everywhere. (std::mt19937_64 would cost 2.5 KB per retry and a few
+// microseconds to seed; docs/decisions.md, "Retry".)
 #ifndef WEFT_RETRY_HPP
 #define WEFT_RETRY_HPP
 
@@ -38,7 +40,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <type_traits>
 #include <utility>
 
@@ -115,7 +116,7 @@ struct retry_policy {
   /// attempt short (wrap fn's future in timeout() for that), and a value
   /// that arrives after it is still the result.
   clock::duration time_limit = clock::duration::max();
-  /// Seeds the jitter's std::mt19937_64: the same seed gives the same
+  /// Seeds the jitter's random generator: the same seed gives the same
   /// delays. 0 (the default): a seed drawn for each retry, so that many
   /// callers failing together do not retry in step.
   std::uint64_t seed = 0;
@@ -154,6 +155,7 @@ class retry_backoff {
 
  private:
   clock::duration uniform(clock::duration lo, clock::duration hi) noexcept;
+  std::uint64_t draw() noexcept;
 
   clock::duration base_;
   clock::duration cap_;
@@ -162,7 +164,7 @@ class retry_backoff {
   clock::duration exp_;   // base * multiplier^n, saturated at cap_
   clock::duration prev_;  // decorrelated: the previous delay
   std::uint64_t seed_;
-  std::mt19937_64 rng_;
+  std::uint64_t state_;  // SplitMix64's
 };
 
 namespace detail {

@@ -98,8 +98,8 @@ std::exception_ptr retry_too_late(const std::exception_ptr& last, int attempts) 
       return std::make_exception_ptr(
           timeout_error("weft::retry: the deadline passed before the first attempt could start"));
     }
-    const std::string what = "weft::retry: the deadline would pass before attempt " + std::to_string(attempts + 1) +
-                             " could start; " + std::to_string(attempts) +
+    const std::string what = "weft::retry: attempt " + std::to_string(attempts + 1) +
+                             " could not start before the deadline; " + std::to_string(attempts) +
                              (attempts == 1 ? " attempt" : " attempts") + " failed, the last with: " + describe(last);
     try {
       std::rethrow_exception(last);

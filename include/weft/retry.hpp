@@ -230,13 +230,13 @@ struct retry_call {
 /// The state one retry() shares between its attempt tasks, the
 /// continuations of fn's futures and the cancellation callback.
 ///
-/// Everything below `lock` is guarded by it. `busy` counts the threads
+/// Everything from `lock_` on is guarded by it. `busy_` counts the threads
 /// inside a section that works outside the lock on what a completion would
 /// take away: a call of fn, or the arming of a timer (arming may hand a
 /// task to the executor, and an executor that refuses it abandons it,
 /// which decides the outcome and takes the lock, so it cannot be held
-/// there). Whoever decides the outcome while busy > 0 leaves it in
-/// `outcome`, and the last thread to leave completes the retry: it cancels
+/// there). Whoever decides the outcome while busy_ > 0 leaves it in
+/// `outcome_`, and the last thread to leave completes the retry: it cancels
 /// the pending timer, destroys fn and the cancellation callback, and only
 /// then sets the promise, so once the future is ready no timer of the
 /// retry is pending and fn is gone.

@@ -2,7 +2,8 @@
 // observed, the completion at a task's end, and blocking waits. A wait
 // knows no pool: on a thread that runs a scheduler's task it blocks through
 // that scheduler's worker (thread_context.hpp; the pool's is in
-// pool_wait.cpp), elsewhere it spins briefly and parks on a futex.
+// pool_wait.cpp), elsewhere it spins briefly and parks on a futex; inside a
+// simulation's task it throws instead (thread_context::refusal).
 #include "weft/detail/shared_state.hpp"
 
 #include <linux/futex.h>
@@ -149,7 +150,11 @@ void state_base::wait() {
   drain_trampoline();
   flush_held();
   if (ready()) return;
-  if (worker* w = this_thread_context()->pool) {
+  // The one place a wait blocks for good: the refusal costs a load of the
+  // context this path reads anyway, and nothing on the paths that return.
+  thread_context* ctx = this_thread_context();
+  if (ctx->refusal != nullptr) ctx->refusal->refuse();
+  if (worker* w = ctx->pool) {
     w->wait(*this);
     return;
   }

@@ -41,8 +41,27 @@ class worker {
   ~worker() = default;
 };
 
+/// What refuses a wait that would block this thread: a deterministic
+/// simulation (weft::testing::simulation) installs one while it runs a
+/// task. It runs every task on the one thread that steps it, so a wait
+/// there for an outcome not yet in could never end: nothing else runs
+/// while the thread waits.
+class wait_refusal {
+ public:
+  /// Called by state_base::wait() instead of blocking: throws the error
+  /// that says why the wait cannot end.
+  [[noreturn]] virtual void refuse() = 0;
+
+ protected:
+  wait_refusal() = default;
+  ~wait_refusal() = default;
+};
+
 struct thread_context {
   worker* pool = nullptr;  // the scheduler (pool) whose task runs on this thread
+  // Set while a simulation runs a task on this thread; checked only where
+  // a wait is about to block.
+  wait_refusal* refusal = nullptr;
   // The stack's open drain loop (trampoline.hpp): inline-executor tasks
   // and arrivals put off on it. It belongs to the stack, so a suspended
   // task carries it to the worker it resumes on.

@@ -5,7 +5,10 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "budgets.hpp"
 #include "timer_queue.hpp"
 #include "weft/errors.hpp"
+#include "weft/promise.hpp"
 #include "weft/thread_pool.hpp"
 
 namespace weft {
@@ -464,6 +468,111 @@ future<void> timer_service::sleep(clock::time_point deadline, bool due, executor
     throw_shut_down();
   }
   return f;
+}
+
+namespace detail {
+namespace {
+
+// A sleep a token can end early. The handle is stored under `lock` by the
+// arming call; a cancel that finds none (not armed yet) leaves
+// `cancel_armed` for the arming call, which then cancels what it armed.
+// Nothing that can destroy the token's registration runs under `lock`:
+// that destruction waits for a callback running on another thread, which
+// may be waiting for the lock.
+struct cancellable_sleep {
+  cancellable_sleep(executor& ex, timer_service& s) : done(ex), svc(s) {}
+  bool decide() noexcept { return !decided.exchange(true); }  // seq_cst: a plain, rare race
+  promise<void> done;
+  timer_service& svc;
+  std::atomic<bool> decided{false};
+  std::mutex lock;
+  timer_handle handle;
+  bool cancel_armed = false;
+};
+
+// The timer's task. It owns the token's registration, so the registration
+// ends when the task runs, is cancelled or is abandoned.
+struct cancellable_sleep_task : abandonable_task {
+  cancellable_sleep_task(std::shared_ptr<cancellable_sleep> s, std::unique_ptr<cancellation_callback> r) noexcept
+      : sleep(std::move(s)), registration(std::move(r)) {}
+  std::shared_ptr<cancellable_sleep> sleep;
+  std::unique_ptr<cancellation_callback> registration;
+  void operator()() {
+    if (sleep->decide()) sleep->done.set_value();
+  }
+  void abandon(std::exception_ptr why) noexcept {
+    if (sleep->decide()) sleep->done.set_exception(std::move(why));
+  }
+};
+
+}  // namespace
+}  // namespace detail
+
+future<void> timer_service::sleep_cancellable(clock::time_point deadline, const cancellation_token& token, executor* ex,
+                                              const char* who) {
+  executor& target = executor_for(ex, who).get();
+  if (token.is_cancelled()) {
+    return make_exceptional_future<void>(
+        std::make_exception_ptr(cancelled_error(std::string(who) + ": cancelled before the sleep began")), target);
+  }
+  auto sleep = std::make_shared<detail::cancellable_sleep>(target, *this);
+  future<void> f = sleep->done.get_future();
+  std::weak_ptr<detail::cancellable_sleep> weak = sleep;
+  // May run at once, here, if the token is cancelled meanwhile.
+  auto registration = std::unique_ptr<cancellation_callback>(new cancellation_callback(token, [weak] {
+    const std::shared_ptr<detail::cancellable_sleep> s = weak.lock();
+    if (!s || !s->decide()) return;
+    timer_handle armed;
+    {
+      std::lock_guard<std::mutex> guard(s->lock);
+      if (s->handle) {
+        armed = std::move(s->handle);
+      } else {
+        s->cancel_armed = true;
+      }
+    }
+    // Destroys the timer's task, and with it this registration (from
+    // inside its own callback, which does not wait).
+    if (armed) s->svc.cancel(armed);
+    s->done.set_exception(std::make_exception_ptr(cancelled_error("weft::timer_service: the sleep was cancelled")));
+  }));
+  if (sleep->decided.load()) return f;  // cancelled during the registration
+  timer_handle h;
+  try {
+    h = arm(deadline, reached(deadline), &target,
+            unique_task(detail::cancellable_sleep_task(sleep, std::move(registration))), who);
+  } catch (...) {
+    // Refused: a shut-down service abandoned the task, which failed the
+    // sleep (unless the token did); a failed allocation dropped it unrun,
+    // so the sleep is failed here. The caller hears it from this
+    // exception, so the future's error counts as seen.
+    if (sleep->decide()) sleep->done.set_exception(std::current_exception());
+    f.wait();
+    try {
+      f.get();
+    } catch (...) {
+    }
+    throw;
+  }
+  bool cancel_now = false;
+  {
+    std::lock_guard<std::mutex> guard(sleep->lock);
+    if (sleep->cancel_armed) {
+      cancel_now = true;
+    } else {
+      sleep->handle = std::move(h);
+    }
+  }
+  if (cancel_now && h) cancel(h);
+  return f;
+}
+
+future<void> timer_service::sleep_until(clock::time_point t, const cancellation_token& token, executor& ex) {
+  return sleep_cancellable(t, token, &ex, "weft::timer_service::sleep_until");
+}
+
+future<void> timer_service::sleep_until(clock::time_point t, const cancellation_token& token) {
+  return sleep_cancellable(t, token, nullptr, "weft::timer_service::sleep_until");
 }
 
 future<void> timer_service::sleep_until(clock::time_point t, executor& ex) {

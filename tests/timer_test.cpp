@@ -827,3 +827,110 @@ TEST(Delay, AnInvalidFutureThrowsAndArmsNothing) {
 }
 
 }  // namespace
+
+// ---- Sleeps a token can end -------------------------------------------------
+
+namespace {
+
+TEST(CancellableSleep, CompletesAtItsDeadlineAndLeavesNoRegistration) {
+  manual_timers t;
+  weft::cancellation_source src;
+  weft::future<void> s = t.svc.sleep_for(10ms, src.token());
+  EXPECT_EQ(t.svc.pending(), 1u);
+  EXPECT_EQ(src.token().registered_callbacks(), 1u);
+  t.clk.advance(9ms);
+  t.ex.run_all();
+  EXPECT_FALSE(s.is_ready());
+  t.clk.advance(1ms);
+  t.ex.run_all();
+  ASSERT_TRUE(s.is_ready());
+  EXPECT_NO_THROW(s.get());
+  EXPECT_EQ(src.token().registered_callbacks(), 0u) << "the registration ends with the sleep";
+}
+
+TEST(CancellableSleep, ACancelEndsItAtOnceAndCancelsTheTimer) {
+  manual_timers t;
+  weft::cancellation_source src;
+  weft::future<void> s = t.svc.sleep_for(1h, src.token());
+  auto after = s.then_result([](weft::result<void> r) { return r.has_value(); });
+  ASSERT_EQ(t.svc.pending(), 1u);
+  src.cancel();
+  EXPECT_EQ(t.svc.pending(), 0u) << "the timer is cancelled with the sleep";
+  EXPECT_FALSE(after.is_ready()) << "the continuation runs on the sleep's executor, not in cancel()";
+  t.ex.run_all();
+  ASSERT_TRUE(after.is_ready());
+  EXPECT_FALSE(after.get()) << "the sleep failed";
+  EXPECT_EQ(src.token().registered_callbacks(), 0u);
+}
+
+TEST(CancellableSleep, FailsWithCancelledError) {
+  manual_timers t;
+  weft::cancellation_source src;
+  weft::future<void> s = t.svc.sleep_until(t.clk.now() + 5ms, src.token(), t.ex);
+  src.cancel();
+  EXPECT_THROW(s.get(), weft::cancelled_error);
+  t.clk.advance(1h);
+  EXPECT_EQ(t.ex.run_all(), 0u) << "nothing fires after the cancel";
+}
+
+TEST(CancellableSleep, ATokenCancelledAlreadyArmsNothing) {
+  manual_timers t;
+  weft::cancellation_source src;
+  src.cancel();
+  weft::future<void> s = t.svc.sleep_for(10ms, src.token());
+  EXPECT_EQ(t.svc.pending(), 0u);
+  EXPECT_THROW(s.get(), weft::cancelled_error);
+}
+
+TEST(CancellableSleep, ADefaultTokenIsAPlainSleep) {
+  manual_timers t;
+  weft::future<void> s = t.svc.sleep_for(10ms, weft::cancellation_token());
+  t.clk.advance(10ms);
+  t.ex.run_all();
+  EXPECT_NO_THROW(s.get());
+}
+
+TEST(CancellableSleep, AZeroDelayCompletesWithoutATick) {
+  manual_timers t;
+  weft::cancellation_source src;
+  weft::future<void> s = t.svc.sleep_for(0ms, src.token());
+  EXPECT_EQ(t.svc.pending(), 0u);
+  t.ex.run_all();
+  EXPECT_NO_THROW(s.get());
+  EXPECT_EQ(src.token().registered_callbacks(), 0u);
+}
+
+TEST(CancellableSleep, ShutdownFailsItWithExecutorShutdownAndEndsTheRegistration) {
+  manual_timers t;
+  weft::cancellation_source src;
+  weft::future<void> s = t.svc.sleep_for(1h, src.token());
+  t.svc.shutdown();
+  EXPECT_THROW(s.get(), weft::executor_shutdown);
+  EXPECT_EQ(src.token().registered_callbacks(), 0u);
+  EXPECT_THROW(t.svc.sleep_for(1ms, src.token()), weft::executor_shutdown);
+  EXPECT_EQ(src.token().registered_callbacks(), 0u);
+}
+
+TEST(CancellableSleep, ACancelRacingTheDeadlineGivesOneOutcome) {
+  weft::thread_pool pool(2);
+  weft::timer_service& svc = weft::timer_service::of(pool);
+  std::size_t slept = 0, cancelled = 0;
+  for (int i = 0; i < 2000; ++i) {
+    weft::cancellation_source src;
+    weft::future<void> s = svc.sleep_for(std::chrono::microseconds(i % 50), src.token());
+    weft::async(pool, [src]() mutable { src.cancel(); });
+    try {
+      get_within(s);
+      ++slept;
+    } catch (const weft::cancelled_error&) {
+      ++cancelled;
+    }
+    // The timer's task drops the registration just after it completes
+    // the sleep, on its worker.
+    EXPECT_TRUE(weft_test::wait_until_true([&] { return src.token().registered_callbacks() == 0; })) << "sleep " << i;
+  }
+  EXPECT_EQ(slept + cancelled, 2000u);
+  EXPECT_EQ(svc.pending(), 0u);
+}
+
+}  // namespace

@@ -21,6 +21,34 @@ namespace weft {
 inline namespace v1 {
 namespace detail {
 
+/// Destroys a callable held in raw storage when the scope ends, thrown
+/// out of or not.
+template <class F>
+struct destroy_on_exit {
+  F& f;
+  ~destroy_on_exit() { f.~F(); }
+};
+
+/// How a task_state runs its callable and drops it unrun: the plain form
+/// stores what the callable returns. task_group's children use another
+/// (they report to their group around the publication).
+struct plain_task_body {
+  template <class S, class F>
+  static void run(S& s, F& fn) noexcept {
+    // The callable dies before the outcome is published, so captured
+    // resources are released before anyone sees the result.
+    s.deliver([&fn]() -> decltype(fn()) {
+      destroy_on_exit<F> guard{fn};
+      return fn();
+    });
+  }
+  template <class S, class F>
+  static void drop(S& s, F& fn, std::exception_ptr why) noexcept {
+    fn.~F();
+    s.abandon_with(std::move(why));
+  }
+};
+
 /// A state that runs a callable to produce its outcome.
 ///
 /// When the task was queued in the deque of the worker that made it
@@ -29,8 +57,10 @@ namespace detail {
 /// oneTBB's task_group::wait runs the tasks it waits for. Whoever claims it
 /// first runs it. A waiter that claims takes a reference for the queued
 /// task, which may run after the future is gone and then only drops it.
-template <class Out, class F>
+template <class Out, class F, class Body = plain_task_body>
 class task_state final : public producer<Out> {
+  friend Body;
+
  public:
   template <class G>
   task_state(executor* continue_on, const void* home, G&& g) : producer<Out>(continue_on, 2), home_(home) {
@@ -52,8 +82,7 @@ class task_state final : public producer<Out> {
     }
     void drop(task_state* s, std::exception_ptr why) noexcept {
       if (s->taken_by_waiter()) return;
-      s->fn().~F();
-      s->abandon_with(std::move(why));
+      Body::drop(*s, s->fn(), std::move(why));
     }
   };
 
@@ -88,18 +117,7 @@ class task_state final : public producer<Out> {
     return true;
   }
 
-  void run() noexcept {
-    struct destroy_fn {
-      F& f;
-      ~destroy_fn() { f.~F(); }
-    };
-    // The callable dies before the outcome is published, so captured
-    // resources are released before anyone sees the result.
-    this->deliver([this]() -> decltype(std::declval<F&>()()) {
-      destroy_fn guard{fn()};
-      return fn()();
-    });
-  }
+  void run() noexcept { Body::run(*this, fn()); }
 
   const void* const home_;
   typename std::aligned_storage<sizeof(F), alignof(F)>::type fn_;
@@ -109,10 +127,11 @@ template <class F>
 using async_result_t = decltype(std::declval<typename std::decay<F>::type&>()());
 
 /// Runs `f` on `run_on`; the future's continuations default to `continue_on`.
-template <class F>
-future<typename unwrap<async_result_t<F>>::type> spawn_on(executor& run_on, executor& continue_on, F&& f) {
-  using out_t = typename unwrap<async_result_t<F>>::type;
-  using state_t = task_state<out_t, typename std::decay<F>::type>;
+/// `Body` runs `f` (see plain_task_body); `Out` is what the future holds.
+template <class Body = plain_task_body, class F, class Out = typename unwrap<async_result_t<F>>::type>
+future<Out> spawn_on(executor& run_on, executor& continue_on, F&& f) {
+  using out_t = Out;
+  using state_t = task_state<out_t, typename std::decay<F>::type, Body>;
   auto* s = new state_t(&continue_on, local_pool_of(run_on), std::forward<F>(f));
   future<out_t> result_future = future_access::adopt<out_t>(s);
   try {

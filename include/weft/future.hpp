@@ -103,7 +103,9 @@ class future {
   /// pool that has not started yet is run right here (as task_group::wait
   /// does); otherwise the waiting task is suspended (or, past a budget, the
   /// worker helps) and the worker runs other tasks of the pool meanwhile, so
-  /// nested get() cannot starve it.
+  /// nested get() cannot starve it. Inside a task run by a
+  /// weft::testing::simulation, a get() that would block throws
+  /// std::logic_error instead (it would wait forever; see testing.hpp).
   T get() {
     detail::throw_if_no_state(state_);
     holder h{state_};
@@ -118,7 +120,8 @@ class future {
 
   /// Blocks until the outcome is in; does not consume the future. On a pool
   /// worker it waits as get() does (running a not-yet-started task of the
-  /// same pool inline).
+  /// same pool inline). Inside a simulation's task it throws
+  /// std::logic_error instead of blocking, as get() does.
   void wait() const {
     detail::throw_if_no_state(state_);
     if (!state_->ready()) state_->wait();

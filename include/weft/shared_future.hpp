@@ -144,13 +144,16 @@ class shared_future {
   }
   /// Blocks until the outcome is in (suspending or helping on a pool worker), then
   /// returns a reference to the value (valid while any copy lives) or
-  /// rethrows the error. Does not consume.
+  /// rethrows the error. Does not consume. Inside a task run by a
+  /// weft::testing::simulation it throws std::logic_error instead of
+  /// blocking (as future::get()).
   get_result get() const {
     wait();
     if (hub_->failed()) hub_->mark_observed();
     return detail::shared_value(*hub_, std::is_void<T>());
   }
-  /// Blocks until the outcome is in.
+  /// Blocks until the outcome is in (inside a simulation's task: throws
+  /// std::logic_error instead, as get()).
   void wait() const {
     detail::throw_if_no_state(hub_);
     if (!hub_->ready()) hub_->wait();

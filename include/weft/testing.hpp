@@ -9,6 +9,10 @@
 //   run_until_complete   get() with a bound: a real-time limit for code on
 //                        real pools, or "run this manual_executor until the
 //                        future is ready" with deadlock detection
+//   simulation           a manual_executor and a manual_clock whose next
+//                        step a seeded generator picks: one test runs many
+//                        interleavings, and a failure names the seed that
+//                        replays it (for_each_seed, failing_seeds)
 //
 // docs/testing.md ("Testing code that uses weft") shows them together. Not
 // included by <weft/weft.hpp>: include <weft/testing.hpp> in tests.
@@ -17,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -29,9 +34,11 @@
 #include <utility>
 #include <vector>
 
+#include "weft/clock.hpp"
 #include "weft/errors.hpp"
 #include "weft/executor.hpp"
 #include "weft/future.hpp"
+#include "weft/timer.hpp"
 #include "weft/unique_task.hpp"
 
 namespace weft {
@@ -398,6 +405,271 @@ template <class T>
 T run_until_complete(future<T> f, manual_executor& ex) {
   while (!f.is_ready()) {
     if (!ex.run_one() && !f.is_ready()) detail::throw_ran_dry();
+  }
+  return f.get();
+}
+
+// ---- simulation -------------------------------------------------------------
+
+/// One step a simulation took (simulation::trace()): a queued task run, or
+/// the clock moved to the next timer's deadline. Two runs of the same
+/// scenario with the same seed take equal steps.
+struct simulation_step {
+  /// What the step did.
+  enum class kind : unsigned char {
+    task,   ///< ran the task at `index` of the `pending` queued ones
+    clock,  ///< nothing was queued: moved the clock to `time`, firing what was due
+  };
+  kind what = kind::task;
+  /// task: the position of the task run (0 is the oldest). clock: 0.
+  std::size_t index = 0;
+  /// task: how many tasks were queued, the one run included. clock: how
+  /// many tasks were queued and passed over (0 unless
+  /// simulation::set_time_may_pass_between_tasks(true)).
+  std::size_t pending = 0;
+  /// task: the clock when it ran. clock: where the clock moved to. Counted
+  /// from the simulation's start (the epoch unless the constructor was
+  /// given another).
+  weft::clock::time_point time;
+
+  /// "task 1 of 3 at 10 ms", "clock -> 10 ms", "clock -> 10 ms, 2 tasks
+  /// queued". Throws std::bad_alloc.
+  std::string to_string() const;
+
+  friend bool operator==(const simulation_step& a, const simulation_step& b) noexcept {
+    return a.what == b.what && a.index == b.index && a.pending == b.pending && a.time == b.time;
+  }
+  friend bool operator!=(const simulation_step& a, const simulation_step& b) noexcept { return !(a == b); }
+};
+
+/// A deterministic simulation of asynchronous code, as FoundationDB tests
+/// its servers: a manual_executor, a manual_clock and a timer_service on
+/// them, where a generator seeded by the test picks which queued task runs
+/// next. One test runs a scenario under many seeds (for_each_seed), so it
+/// sees many interleavings of the same code; a failure names its seed, and
+/// simulation(seed) replays that interleaving step for step.
+///
+///   weft::testing::for_each_seed(0, 1000, [](weft::testing::simulation& sim) {
+///     weft::promise<int> reply(sim.executor());
+///     auto answer = weft::with_timeout(sim.timers(), reply.get_future(), 10ms);
+///     sim.timers().arm_after(10ms, [&reply] { reply.set_value(7); });  // races the deadline
+///     boost::optional<int> r = sim.run_until_complete(std::move(answer));
+///     if (r && *r != 7) throw std::logic_error("wrong value");
+///   });
+///
+/// Put everything the code under test waits on in the simulation: bind its
+/// promises, async() calls and continuations to executor() (continuations
+/// then stay there), and its timers, sleeps and timeouts to timers(). Each
+/// step() runs one task on the calling thread, or, when no task is queued,
+/// moves the clock to the next deadline: time passes only when nothing is
+/// ready to run, and every task takes no time. With
+/// set_time_may_pass_between_tasks(true), time may also pass while tasks
+/// are ready, as when a task runs long: a timer may then come due before
+/// a task that was ready earlier runs.
+///
+/// A wait that would block inside a task the simulation runs (get() or
+/// wait() on a future not yet ready, task_group::wait()) could never end,
+/// since nothing else runs while that thread waits: it throws
+/// std::logic_error ("weft::testing::simulation: a blocking wait inside the
+/// simulation (seed N) would wait forever; chain with then() instead")
+/// instead of hanging, and the step that ran the task throws the same
+/// error once the task has returned, even if the task caught it. Waits
+/// with a time limit (wait_for, wait_until) are not refused: they wait out
+/// their real time and time out.
+///
+/// Generator: splitmix64 from the seed, a number below n drawn by
+/// rejection (no draw when n is 1: a step with one task queued changes no
+/// later choice), so a seed means the same steps on every platform and
+/// standard library. random() draws from the same stream, for the
+/// scenario's own choices.
+///
+/// Thread-safety: one thread uses a simulation (the test's); its tasks run
+/// on that thread, one at a time. executor() and timers() accept work from
+/// any thread, as their classes say, but work that another thread queues
+/// arrives at a moment the seed does not decide. Not copyable or movable.
+class simulation {
+ public:
+  /// Steps run() and run_until_complete() take, by default, before they
+  /// conclude that the code never settles (tasks that keep queueing tasks,
+  /// a timer that re-arms itself forever).
+  static constexpr std::size_t default_max_steps = 1000000;
+
+  /// A simulation whose choices follow `seed`, its clock standing at
+  /// `start`. Throws std::bad_alloc, and what making a manual_executor
+  /// throws.
+  explicit simulation(std::uint64_t seed, weft::clock::time_point start = weft::clock::time_point());
+  /// Shuts the timer service down (pending sleeps fail with
+  /// executor_shutdown), then the executor (what is still queued is
+  /// abandoned with executor_shutdown). Must not run inside one of the
+  /// simulation's tasks.
+  ~simulation();
+  simulation(const simulation&) = delete;
+  simulation& operator=(const simulation&) = delete;
+
+  /// The seed given to the constructor. Never throws.
+  std::uint64_t seed() const noexcept;
+  /// The executor whose tasks step() picks from. Never throws.
+  manual_executor& executor() noexcept;
+  /// The simulation's clock: step() moves it to the next deadline when no
+  /// task is queued. Never throws.
+  manual_clock& clock() noexcept;
+  /// A timer service on clock() whose timers fire into executor(). Never
+  /// throws.
+  timer_service& timers() noexcept;
+
+  /// Lets time pass while tasks are ready (off by default): a step with n
+  /// tasks queued and a timer armed then picks among n + 1 choices, the
+  /// queued tasks and moving the clock to the next deadline, as if a task
+  /// ran long enough for the timer to come due first. Explores a deadline
+  /// that passes before a ready completion gets to run. Set it before the
+  /// first step for a replay to take the same steps. Never throws.
+  void set_time_may_pass_between_tasks(bool on) noexcept;
+
+  /// One step: if tasks are queued, runs the one at a position drawn from
+  /// the generator (uniform over the queued ones); else if a timer is
+  /// armed on clock(), moves the clock to its deadline (firing what is due
+  /// then: their tasks are queued); else returns false, as nothing can
+  /// happen any more. (See set_time_may_pass_between_tasks() for the
+  /// other choice.) Each step is added to trace(). A task that throws is
+  /// reported to report_unhandled_error(), as manual_executor does. Throws
+  /// std::logic_error naming the seed if the task ran into a blocking wait
+  /// (see the class comment); std::bad_alloc.
+  bool step();
+
+  /// Steps until nothing can happen any more; returns how many steps were
+  /// taken. Throws std::logic_error naming the seed after `max_steps`
+  /// steps ("... did not settle within N steps"), and what step() throws.
+  std::size_t run(std::size_t max_steps = default_max_steps);
+
+  /// Steps until `f` is ready, then returns its value or rethrows its
+  /// error. Throws std::logic_error naming the seed if nothing is left to
+  /// run while `f` is not ready ("deadlock: nothing left to run"; a future
+  /// completed from outside the simulation, by a real pool, looks so too),
+  /// or after `max_steps` steps; future_error(no_state) if `f` is not
+  /// valid; what step() throws.
+  template <class T>
+  T run_until_complete(future<T> f, std::size_t max_steps = default_max_steps);
+
+  /// A number below `bound` from the simulation's generator, for the
+  /// scenario's own choices (a latency, which call fails), so the seed
+  /// decides them too. Throws std::invalid_argument if `bound` is 0.
+  std::uint64_t random(std::uint64_t bound);
+
+  /// Steps taken so far. Never throws.
+  std::size_t steps() const noexcept;
+  /// Every step taken so far, in order. Valid until the next step. Never
+  /// throws.
+  const std::vector<simulation_step>& trace() const noexcept;
+  /// The last `last` steps (all by default), one per line, each as
+  /// simulation_step::to_string() with its number. Throws std::bad_alloc.
+  std::string trace_string(std::size_t last = static_cast<std::size_t>(-1)) const;
+
+ private:
+  [[noreturn]] void throw_deadlock() const;
+  [[noreturn]] void throw_step_limit(const char* who, std::size_t max_steps) const;
+
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// What for_each_seed() throws when a scenario fails: what() says
+/// "weft::testing::simulation: failed with seed N; replay with
+/// simulation(N)", the scenario's error and the simulation's last steps.
+/// Copying never throws.
+class simulation_failure : public std::runtime_error {
+ public:
+  /// Throws std::bad_alloc.
+  simulation_failure(std::uint64_t seed, const std::string& what, std::exception_ptr cause);
+  /// The seed under which the scenario failed. Never throws.
+  std::uint64_t seed() const noexcept { return seed_; }
+  /// The scenario's error; null when it returned false. Never throws.
+  std::exception_ptr cause() const noexcept { return cause_; }
+
+ private:
+  std::uint64_t seed_;
+  std::exception_ptr cause_;
+};
+
+namespace detail {
+
+/// The error of a scenario that returned false. Never throws.
+std::exception_ptr scenario_returned_false() noexcept;
+/// Throws the simulation_failure of `sim`'s scenario, which failed with
+/// `error` under the `tried`-th seed.
+[[noreturn]] void throw_simulation_failure(const simulation& sim, const std::exception_ptr& error,
+                                           std::uint64_t tried);
+
+template <class F>
+bool scenario_passed(F& scenario, simulation& sim, std::true_type /* returns bool */) {
+  return static_cast<bool>(scenario(sim));
+}
+template <class F>
+bool scenario_passed(F& scenario, simulation& sim, std::false_type /* returns void */) {
+  scenario(sim);
+  return true;
+}
+
+/// Runs `scenario(sim)`: null if it passed, else its error (a
+/// std::logic_error for a scenario that returned false).
+template <class F>
+std::exception_ptr run_scenario(F& scenario, simulation& sim) {
+  using ret = typename std::decay<decltype(scenario(sim))>::type;
+  static_assert(std::is_void<ret>::value || std::is_same<ret, bool>::value,
+                "weft::testing::for_each_seed: the scenario must return void (failing by throwing) or bool "
+                "(false: failed)");
+  try {
+    if (!scenario_passed(scenario, sim, std::is_same<ret, bool>())) return scenario_returned_false();
+  } catch (...) {
+    return std::current_exception();
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+
+/// Runs `scenario(sim)` once for each seed first, first + 1, ...,
+/// first + count - 1, each with a fresh simulation(seed), and stops at the
+/// first failure: an exception out of the scenario, or false if it returns
+/// bool. It then throws simulation_failure naming the seed ("failed with
+/// seed N; replay with simulation(N)"), the error and the last steps, so a
+/// GoogleTest test that calls it fails with that message. With GoogleTest
+/// assertions in the scenario, end it with `return
+/// !::testing::Test::HasFailure();`, so the first seed that fails one
+/// stops the loop and is named. The scenario takes a `simulation&` and
+/// returns void or bool; it should leave nothing it owns in the
+/// simulation's queue (run it out with run() or run_until_complete()).
+/// Throws simulation_failure; std::bad_alloc. Thread-safety: as a
+/// simulation (the calling thread runs everything).
+template <class F>
+void for_each_seed(std::uint64_t first, std::uint64_t count, F&& scenario) {
+  for (std::uint64_t i = 0; i < count; ++i) {
+    simulation sim(first + i);
+    const std::exception_ptr error = detail::run_scenario(scenario, sim);
+    if (error) detail::throw_simulation_failure(sim, error, i + 1);
+  }
+}
+
+/// Runs `scenario` under every seed of first .. first + count - 1, as
+/// for_each_seed() does but without stopping, and returns the seeds under
+/// which it failed, in order (an empty vector: it passed under all). The
+/// errors themselves are dropped: replay a seed to see one. Throws
+/// std::bad_alloc. Thread-safety: as a simulation.
+template <class F>
+std::vector<std::uint64_t> failing_seeds(std::uint64_t first, std::uint64_t count, F&& scenario) {
+  std::vector<std::uint64_t> failed;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    simulation sim(first + i);
+    if (detail::run_scenario(scenario, sim)) failed.push_back(first + i);
+  }
+  return failed;
+}
+
+template <class T>
+T simulation::run_until_complete(future<T> f, std::size_t max_steps) {
+  if (!f.valid()) throw future_error(future_errc::no_state);
+  for (std::size_t n = 0; !f.is_ready(); ++n) {
+    if (n == max_steps) throw_step_limit("run_until_complete", max_steps);
+    if (!step() && !f.is_ready()) throw_deadlock();
   }
   return f.get();
 }

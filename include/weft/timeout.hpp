@@ -13,6 +13,10 @@
 // check). A future already ready when the call is made gives its outcome,
 // even with a zero `d`, and arms nothing. The result continues on `f`'s
 // executor. A negative `d` is zero; a huge one never times out.
+//
+// Cost: two allocations (the result's state, which is also the race and
+// the callback on `f`, and the timer's node) and one clock read; no
+// thread is woken when the completion cancels the timer.
 #ifndef WEFT_TIMEOUT_HPP
 #define WEFT_TIMEOUT_HPP
 
@@ -29,6 +33,7 @@
 #include "weft/cancellation.hpp"
 #include "weft/errors.hpp"
 #include "weft/future.hpp"
+#include "weft/detail/continuation.hpp"
 #include "weft/promise.hpp"
 #include "weft/result.hpp"
 #include "weft/timer.hpp"
@@ -55,26 +60,121 @@ struct timed_t<void> {
   static type late() { return false; }
 };
 
-/// The race between a future and its timer. `decided` is claimed by one
-/// side only. The handle is set under `lock` by the arming call; the
-/// completion that wins cancels it under the same lock, or, if the arming
-/// call has not taken the lock yet, that call sees `decided` and arms
-/// nothing. The timer task and the continuation each hold a reference.
-template <class Out>
-struct timeout_race {
-  timeout_race(executor& ex, timer_service& s, boost::optional<cancellation_source> src)
-      : out(ex), svc(s), source(std::move(src)) {}
-  bool decide() noexcept { return !decided.exchange(true); }  // seq_cst: a plain, rare race
-  void cancel_timer() noexcept {
-    std::lock_guard<std::mutex> guard(lock);
-    if (handle) svc.cancel(handle);
+/// The race between a future and its timer, and the returned future's
+/// state in one allocation (with the timer's node, two in all). `decided`
+/// is claimed by one side only. The input's arrival (a callback node on
+/// the input's state, put off past a bound like fan_in's) that wins cancels
+/// the timer; the timer's task that wins cancels the work's source and
+/// sets the late outcome. References: the returned future's, the input
+/// arrival's (dropped when it has arrived) and the timer task's (dropped
+/// when the task is run or destroyed: fired, cancelled, or shut down).
+///
+/// The handle is written before the input is attached and read only by
+/// the arrival, which the attach orders after it: no lock is needed.
+template <class Out, class T, class OnTime, class Late>
+class timeout_state final : public state<Out> {
+ public:
+  timeout_state(executor_ref ex, timer_service& svc, boost::optional<cancellation_source> src, OnTime on_time,
+                Late late)
+      : state<Out>(ex, 2), svc_(svc), source_(std::move(src)), on_time_(std::move(on_time)), late_(std::move(late)) {
+    node_.owner = this;
   }
-  promise<Out> out;
-  timer_service& svc;
-  boost::optional<cancellation_source> source;  // none: the work has none
-  std::atomic<bool> decided{false};
-  std::mutex lock;
-  timer_handle handle;
+
+  /// Arms the timer for `d` (takes a reference for its task). Throws what
+  /// arm_after() throws (the task, and its reference, are then gone).
+  void arm(clock::duration d) {
+    this->add_ref();
+    handle_ = svc_.arm_after(d, unique_task(timer_task{this}));
+  }
+
+  /// Attaches to `input`, whose reference this takes over. Its arrival may
+  /// complete this state before attach returns.
+  void start(state<T>* input) noexcept {
+    input_ = input;
+    input->attach(&node_);
+  }
+
+  // For the policies: as a promise's setters (deferrable when the input
+  // arrived at the end of the task that produced it, as fan_in does).
+  template <class... A>
+  void set_value(A&&... a) {
+    if (!finishing_deferrable_) {
+      state<Out>::set_value(std::forward<A>(a)...);
+      return;
+    }
+    this->emplace_value(std::forward<A>(a)...);
+    this->complete_deferrable(false);
+  }
+  void set_exception(std::exception_ptr e) noexcept {
+    if (!finishing_deferrable_) {
+      state<Out>::set_error(std::move(e));
+      return;
+    }
+    this->error_ = std::move(e);
+    this->complete_deferrable(true);
+  }
+
+ private:
+  struct node final : callback_node, deferred_arrival {
+    timeout_state* owner = nullptr;
+    bool deferrable = false;
+    void fire(state_base*) noexcept override { arrive_or_defer(*this); }
+    void fire_deferrable(state_base*) noexcept override {
+      deferrable = !arrival_must_wait();
+      arrive_or_defer(*this);
+    }
+    void arrive() noexcept override { owner->arrived(deferrable); }
+  };
+
+  // The timer's task: holds a reference, dropped whether it runs or not.
+  struct timer_task {
+    timeout_state* self;
+    explicit timer_task(timeout_state* s) noexcept : self(s) {}
+    timer_task(timer_task&& o) noexcept : self(o.self) { o.self = nullptr; }
+    timer_task(const timer_task&) = delete;
+    timer_task& operator=(const timer_task&) = delete;
+    timer_task& operator=(timer_task&&) = delete;
+    ~timer_task() {
+      if (self != nullptr) self->release();
+    }
+    void operator()() { self->timed_out(); }
+  };
+
+  bool decide() noexcept { return !decided_.exchange(true); }  // seq_cst: a plain, rare race
+
+  void arrived(bool deferrable) noexcept {
+    if (decide()) {
+      if (handle_) svc_.cancel(handle_);
+      finishing_deferrable_ = deferrable;
+      try {
+        on_time_(*this, take_result(*input_, std::is_void<T>()));
+      } catch (...) {
+        set_exception(std::current_exception());
+      }
+    }
+    input_->release();
+    this->release();
+  }
+
+  void timed_out() noexcept {
+    if (!decide()) return;
+    if (source_) source_->cancel();
+    try {
+      late_(*this);
+    } catch (...) {
+      set_exception(std::current_exception());
+    }
+  }
+
+  node node_;
+  state<T>* input_ = nullptr;
+  timer_service& svc_;
+  boost::optional<cancellation_source> source_;  // none: the work has none
+  std::atomic<bool> decided_{false};
+  bool finishing_deferrable_ = false;  // only the deciding arrival writes it
+  timer_handle handle_;
+  OnTime on_time_;
+  Late late_;
 };
 
 /// Races `f` against `d` on `svc`. `on_time` maps f's result to the
@@ -84,48 +184,52 @@ template <class Out, class T, class OnTime, class Late>
 future<Out> race_timer(timer_service& svc, future<T> f, clock::duration d, boost::optional<cancellation_source> source,
                        OnTime on_time, Late late) {
   if (!f.valid()) throw future_error(future_errc::no_state);
-  auto race = std::make_shared<timeout_race<Out>>(f.get_executor(), svc, std::move(source));
-  future<Out> result_future = race->out.get_future();
-  const bool armed = !f.is_ready();  // a ready future wins without a timer
-  if (armed) {
-    std::lock_guard<std::mutex> guard(race->lock);
-    race->handle = svc.arm_after(d, unique_task([race, late]() mutable {
-      if (!race->decide()) return;
-      if (race->source) race->source->cancel();
-      try {
-        late(race->out);
-      } catch (...) {
-        race->out.set_exception(std::current_exception());
-      }
-    }));
-  }
-  std::move(f).then_result(inline_executor(), [race, on_time](result<T> r) mutable {
-    if (!race->decide()) return;
-    race->cancel_timer();
-    try {
-      on_time(race->out, std::move(r));
-    } catch (...) {
-      race->out.set_exception(std::current_exception());
+  state<T>* input = future_access::release(f);
+  using state_t = timeout_state<Out, T, OnTime, Late>;
+  state_t* race = nullptr;
+  try {
+    race = new state_t(input->exec_, svc, std::move(source), std::move(on_time), std::move(late));
+    if (!input->ready()) race->arm(d);  // a ready future wins without a timer
+  } catch (...) {
+    if (race != nullptr) {
+      race->release();  // the arrival's reference: never attached
+      race->release();  // the future's
     }
-  });
+    input->release();
+    throw;
+  }
+  future<Out> result_future = future_access::adopt<Out>(race);
+  race->start(input);
   return result_future;
 }
 
+// The policies set a timeout_state through its promise-like setters.
 template <class T>
 struct set_timed {
-  void operator()(promise<typename timed_t<T>::type>& p, result<T>&& r) const {
+  template <class P>
+  void operator()(P& p, result<T>&& r) const {
     p.set_value(timed_t<T>::on_time(std::move(r)));
   }
 };
 template <class T>
 struct set_late {
-  void operator()(promise<typename timed_t<T>::type>& p) const { p.set_value(timed_t<T>::late()); }
+  template <class P>
+  void operator()(P& p) const {
+    p.set_value(timed_t<T>::late());
+  }
 };
 template <class T>
 struct pass_on {
-  void operator()(promise<T>& p, result<T>&& r) const { set_from(p, std::move(r), std::is_void<T>()); }
-  static void set_from(promise<T>& p, result<T>&& r, std::false_type) { p.set_value(std::move(r).value()); }
-  static void set_from(promise<T>& p, result<T>&& r, std::true_type) {
+  template <class P>
+  void operator()(P& p, result<T>&& r) const {
+    set_from(p, std::move(r), std::is_void<T>());
+  }
+  template <class P>
+  static void set_from(P& p, result<T>&& r, std::false_type) {
+    p.set_value(std::move(r).value());
+  }
+  template <class P>
+  static void set_from(P& p, result<T>&& r, std::true_type) {
     r.value();
     p.set_value();
   }
@@ -134,7 +238,10 @@ constexpr const char* late_message = "weft::timeout: the deadline passed before 
 template <class T>
 struct fail_late {
   const char* what;
-  void operator()(promise<T>& p) const { p.set_exception(std::make_exception_ptr(timeout_error(what))); }
+  template <class P>
+  void operator()(P& p) const {
+    p.set_exception(std::make_exception_ptr(timeout_error(what)));
+  }
 };
 
 }  // namespace detail
@@ -145,8 +252,9 @@ struct fail_late {
 /// late outcome is dropped (an error it ends with is not reported: the
 /// caller chose to stop waiting for it). Consumes `f`. Thread-safe for
 /// distinct futures. Throws future_error(no_state) if `f` is invalid,
-/// executor_shutdown if `svc` was shut down (or `f`'s executor destroyed),
-/// std::bad_alloc.
+/// executor_shutdown if `svc` was shut down, std::bad_alloc. The result
+/// continues on `f`'s executor (one that was destroyed fails its
+/// continuations with executor_shutdown, as any future's).
 template <class T, class Rep, class Period>
 future<typename detail::timed_t<T>::type> with_timeout(timer_service& svc, future<T> f,
                                                         const std::chrono::duration<Rep, Period>& d) {

@@ -50,6 +50,7 @@
 #include <memory>
 #include <utility>
 
+#include "weft/cancellation.hpp"
 #include "weft/clock.hpp"
 #include "weft/executor.hpp"
 #include "weft/future.hpp"
@@ -197,6 +198,27 @@ class timer_service final : public service {
     return sleep_in(timer_duration(d), nullptr, "weft::timer_service::sleep_for");
   }
 
+  /// As sleep_until(t, ex), ended early by `token`: once it is cancelled
+  /// (before the deadline), the timer is cancelled (pending() drops at
+  /// once) and the future fails with cancelled_error, set on the cancelling
+  /// thread and continued on `ex`. A token cancelled already gives a failed
+  /// future and arms nothing. The registration on the token ends when the
+  /// sleep does, so a long-lived token collects none. Throws as arm_at().
+  future<void> sleep_until(clock::time_point t, const cancellation_token& token, executor& ex);
+  /// sleep_until(t, token, ex) on the executor the service was given.
+  future<void> sleep_until(clock::time_point t, const cancellation_token& token);
+  /// sleep_until(saturating_deadline(now(), timer_duration(d)), token, ex).
+  template <class Rep, class Period>
+  future<void> sleep_for(const std::chrono::duration<Rep, Period>& d, const cancellation_token& token, executor& ex) {
+    return sleep_cancellable(saturating_deadline(now(), timer_duration(d)), token, &ex, "weft::timer_service::sleep_for");
+  }
+  /// sleep_for(d, token, ex) on the executor the service was given.
+  template <class Rep, class Period>
+  future<void> sleep_for(const std::chrono::duration<Rep, Period>& d, const cancellation_token& token) {
+    return sleep_cancellable(saturating_deadline(now(), timer_duration(d)), token, nullptr,
+                             "weft::timer_service::sleep_for");
+  }
+
   /// Stops the service: every pending sleep fails with executor_shutdown
   /// ("weft: the timer service was shut down") and every pending task is
   /// abandoned with it; a task already handed over is not recalled. When it
@@ -227,6 +249,8 @@ class timer_service final : public service {
   timer_handle arm_in(clock::duration d, executor* ex, unique_task&& task, const char* who);
   future<void> sleep(clock::time_point deadline, bool due, executor* ex, const char* who);
   future<void> sleep_in(clock::duration d, executor* ex, const char* who);
+  future<void> sleep_cancellable(clock::time_point deadline, const cancellation_token& token, executor* ex,
+                                 const char* who);
   bool reached(clock::time_point deadline) const noexcept {
     return deadline != clock::time_point::max() && deadline <= clock_.now();
   }

@@ -11,9 +11,10 @@
 // weft::exception_group holds every failure as an exception_ptr, nested
 // groups included. split<E>() divides it like except* E (keeping the
 // nesting); handle<E>(fn) calls fn for each E and returns the rest, which
-// rethrow_if_not_empty() throws on. Task groups will fail with an
-// exception_group on their own; until they are built, this example gathers
-// the failures from when_all_settled by hand.
+// rethrow_if_not_empty() throws on. A task_group's join fails with an
+// exception_group too (tour 14), but its first failure cancels the rest;
+// this nightly sync wants every outcome, so it gathers them with
+// when_all_settled.
 #include <chrono>
 #include <exception>
 #include <sstream>
@@ -36,8 +37,7 @@ class bad_record : public std::domain_error {
 };
 
 // Waits for every operation; gives their values, or fails with one
-// exception_group holding every failure, in the operations' order (what a
-// task group's join will do).
+// exception_group holding every failure, in the operations' order.
 template <class T>
 weft::future<std::vector<T>> all_or_group(std::string what, std::vector<weft::future<T>> ops) {
   const std::size_t n = ops.size();

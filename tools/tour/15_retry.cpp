@@ -76,6 +76,16 @@ bool transient(const std::exception_ptr& e) {
   }
 }
 
+// A replica that is down: every call fails at once, and is logged.
+struct replica_down {
+  attempt_log& log;
+  int operator()() const {
+    const std::size_t i = log.start();
+    log.end(i, "service_unavailable");
+    throw tour::service_unavailable(7, static_cast<unsigned>(i));
+  }
+};
+
 }  // namespace
 
 void tour_15(tour::flaky_service& svc) {
@@ -137,13 +147,7 @@ void tour_15(tour::flaky_service& svc) {
   //    with retry_error, the last error nested in it.
   {
     attempt_log log;
-    weft::future<int> down = weft::retry(
-        [&log]() -> int {
-          const std::size_t i = log.start();
-          log.end(i, "service_unavailable");
-          throw tour::service_unavailable(7, static_cast<unsigned>(i));
-        },
-        policy);
+    weft::future<int> down = weft::retry(replica_down{log}, policy);
     try {
       down.get();
       tour::expect(false, "the replica never answers");
@@ -162,13 +166,7 @@ void tour_15(tour::flaky_service& svc) {
     quick.time_limit = 12ms;
     quick.jitter = weft::retry_jitter::none;  // waits of 5, 10, 20 ms: the second would end past 12 ms
     attempt_log log;
-    weft::future<int> down = weft::retry(
-        [&log]() -> int {
-          const std::size_t i = log.start();
-          log.end(i, "service_unavailable");
-          throw tour::service_unavailable(7, static_cast<unsigned>(i));
-        },
-        quick);
+    weft::future<int> down = weft::retry(replica_down{log}, quick);
     try {
       down.get();
       tour::expect(false, "the replica never answers");

@@ -44,7 +44,9 @@ const example examples[] = {
     {"11", "exception_group: split / handle", "except* E (ExceptionGroup)", tour_11},
     {"12", "cancellation", "task.cancel(); except asyncio.CancelledError", tour_12},
     {"13", "with_timeout / timeout", "asyncio.wait_for(aw, t); async with asyncio.timeout(t)", tour_13},
+    {"14", "task_group", "async with asyncio.TaskGroup() as tg: tg.create_task(...)", tour_14},
     {"15", "retry", "a retry loop with asyncio.sleep backoff; tenacity's @retry", tour_15},
+    {"16", "testing::simulation", "a seeded loop picking each step (no asyncio equivalent)", tour_16},
 };
 
 bool selected(const example& ex, int argc, char** argv) {

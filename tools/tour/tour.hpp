@@ -21,7 +21,9 @@ void tour_10(tour::flaky_service& svc);  // promise: turn a callback API into fu
 void tour_11(tour::flaky_service& svc);  // exception_group: every failure kept; split / handle like except*
 void tour_12(tour::flaky_service& svc);  // cancellation: a cancellable operation with cleanup; a callback for read(2)
 void tour_13(tour::flaky_service& svc);  // with_timeout / timeout: a deadline on a future, on the timer service
+void tour_14(tour::flaky_service& svc);  // task_group: fetch_all, fetch_with_errors, first failure cancels, deadline
 void tour_15(tour::flaky_service& svc);  // retry: exponential backoff with jitter, on the timer service
+void tour_16(tour::flaky_service& svc);  // simulation: a race found under 1,000 seeded interleavings, replayed, fixed
 
 namespace tour {
 

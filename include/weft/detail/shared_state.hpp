@@ -166,7 +166,9 @@ class state_base {
   /// of the same pool that produces this state runs inline; otherwise the
   /// task is suspended, or past a budget the worker helps (runs other tasks
   /// until the outcome is in). Elsewhere the thread spins briefly, then
-  /// parks on a futex.
+  /// parks on a futex. Inside a task that a weft::testing::simulation runs
+  /// it throws std::logic_error instead of blocking (nothing could complete
+  /// the state while that thread waits).
   void wait();
   /// As wait(), up to `deadline`; returns ready(). On a pool worker this
   /// blocks the worker (bounded by the deadline).

@@ -130,6 +130,16 @@ inline std::int64_t thread_cpu_ns(pid_t tid) {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+/// How many times the thread `tid` of this process went to sleep and was
+/// woken (voluntary context switches, from /proc); -1 if unreadable.
+inline std::int64_t thread_wakeups(pid_t tid) {
+  std::ifstream status("/proc/self/task/" + std::to_string(tid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.compare(0, 24, "voluntary_ctxt_switches:") == 0) return std::atoll(line.c_str() + 24);
+  }
+  return -1;
+}
+
 /// The ids of this process's threads named `name`.
 inline std::set<pid_t> threads_named(const std::string& name) {
   std::set<pid_t> out;

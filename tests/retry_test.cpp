@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <limits>
@@ -23,8 +24,10 @@
 #include "small_stack.hpp"
 #include "watchdog.hpp"
 #include "witness.hpp"
+#include "weft/async.hpp"
 #include "weft/cancellation.hpp"
 #include "weft/promise.hpp"
+#include "weft/testing.hpp"
 
 namespace {
 
@@ -718,6 +721,84 @@ TEST(Retry, TenThousandAttemptsRunOnAFlatStack) {
   ten_thousand_attempts();
   // And on a 256 KiB stack, where nesting would overflow.
   weft_test::on_small_stack([] { ten_thousand_attempts(); });
+}
+
+// ---- interleavings ---------------------------------------------------------
+
+// One retry under 1,000 seeded interleavings: fn's futures completed by
+// tasks that run in any order, a cancel due at a time drawn from the seed,
+// a deadline, and, for half the seeds, time that may pass between tasks (a
+// backoff or the deadline coming due before a ready task runs). Whatever
+// the order, the outcome fits what happened, fn is called at most
+// max_attempts times and is gone, and no timer of the retry is left once
+// the future is ready.
+TEST(Retry, AnyInterleavingOfCompletionsCancelsAndDeadlinesGivesOneFittingOutcome) {
+  int values = 0, gave_up = 0, too_late = 0, cancelled = 0;
+  weft::testing::for_each_seed(0, 1000, [&](weft::testing::simulation& sim) {
+    sim.set_time_may_pass_between_tasks(sim.seed() % 2 == 0);  // half the seeds: late tasks too
+    weft::cancellation_source src;
+    auto live = std::make_shared<std::atomic<int>>(0);
+    int calls = 0;
+    retry_policy p;
+    p.max_attempts = 4;
+    p.base_delay = 1ms;
+    p.max_delay = 4ms;
+    p.jitter = retry_jitter::full;
+    p.seed = sim.seed() + 1;
+    p.time_limit = 30ms;
+    p.token = src.token();
+    p.timers = &sim.timers();
+    p.ex = &sim.executor();
+    const std::uint64_t salt = sim.seed();
+    weft::future<int> f = weft::retry(
+        [&sim, &calls, salt, w = weft_test::witness(live)] {
+          const int call = ++calls;
+          weft::promise<int> reply(sim.executor());
+          weft::future<int> answer = reply.get_future();
+          weft::async(sim.executor(), [r = std::move(reply), call, salt]() mutable {
+            if (salt % 5 != static_cast<std::uint64_t>(call)) {  // call salt % 5 succeeds; 0: none does
+              r.set_exception(std::make_exception_ptr(unavailable(call)));
+            } else {
+              r.set_value(call);
+            }
+          });
+          return answer;
+        },
+        p);
+    bool cancel_fired = false;
+    weft::timer_handle canceller = sim.timers().arm_after(std::chrono::milliseconds(salt / 5 % 40), [&] {
+      cancel_fired = true;
+      src.cancel();
+    });
+    try {
+      const int v = sim.run_until_complete(std::move(f));
+      EXPECT_EQ(v, calls) << "the value of the last call";
+      ++values;
+    } catch (const weft::retry_error& e) {
+      EXPECT_EQ(e.attempts(), 4);
+      EXPECT_EQ(calls, 4);
+      ++gave_up;
+    } catch (const weft::timeout_error&) {
+      EXPECT_LT(calls, 4);
+      ++too_late;
+    } catch (const weft::cancelled_error&) {
+      EXPECT_TRUE(cancel_fired) << "cancelled, but nobody cancelled it";
+      ++cancelled;
+    }
+    EXPECT_LE(calls, 4);
+    EXPECT_EQ(*live, 0) << "fn outlived the retry";
+    const std::size_t left = sim.timers().pending();
+    EXPECT_EQ(left, sim.timers().cancel(canceller) ? 1u : 0u) << "only the canceller's own timer may be left";
+    sim.run();
+    return !::testing::Test::HasFailure();
+  });
+  // Each outcome came up: the seeds reach every path.
+  EXPECT_GT(values, 0);
+  EXPECT_GT(gave_up, 0);
+  EXPECT_GT(too_late, 0);
+  EXPECT_GT(cancelled, 0);
+  std::printf("[ info     ] 1000 seeds: %d values, %d gave up, %d past the deadline, %d cancelled\n", values, gave_up,
+              too_late, cancelled);
 }
 
 // ---- the backoff's delays --------------------------------------------------

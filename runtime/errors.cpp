@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "weft/detail/shared_state.hpp"
@@ -33,6 +35,29 @@ executor_shutdown::executor_shutdown(const std::string& what_arg) : std::runtime
 cancelled_error::cancelled_error(const std::string& what_arg) : std::runtime_error(what_arg) {}
 
 timeout_error::timeout_error(const std::string& what_arg) : std::runtime_error(what_arg) {}
+
+namespace {
+
+std::string gave_up_message(const std::exception_ptr& last, int attempts) {
+  if (!last) throw std::invalid_argument("weft::retry_error: the exception_ptr argument 'last' is null");
+  if (attempts < 1) throw std::invalid_argument("weft::retry_error: the argument 'attempts' is less than 1");
+  return "weft::retry: gave up after " + std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts") +
+         "; last error: " + describe(last);
+}
+
+}  // namespace
+
+retry_error::retry_error(std::exception_ptr last, int attempts)
+    : std::runtime_error(gave_up_message(last, attempts)), attempts_(attempts) {
+  // std::nested_exception captures the exception being handled when it is
+  // made; there is no constructor taking one. Make one while `last` is
+  // being handled and copy it into the base.
+  try {
+    std::rethrow_exception(last);
+  } catch (...) {
+    static_cast<std::nested_exception&>(*this) = std::nested_exception();
+  }
+}
 
 std::string describe(const std::exception_ptr& e) noexcept {
   try {

@@ -71,6 +71,27 @@ class timeout_error : public std::runtime_error {
   explicit timeout_error(const std::string& what_arg = "weft: deadline exceeded");
 };
 
+/// retry() ran out of attempts: each of attempts() calls failed with an
+/// error its policy retries. The last call's error is last_error(), and is
+/// also this exception's nested exception (std::nested_exception), so
+/// std::rethrow_if_nested(e) or e.rethrow_nested() throws it as it was.
+/// what() names both: "weft::retry: gave up after 5 attempts; last error:
+/// <the last error's what()>". Copies share the last error.
+class retry_error : public std::runtime_error, public std::nested_exception {
+ public:
+  /// Throws std::invalid_argument if `last` is null or `attempts` < 1;
+  /// std::bad_alloc.
+  retry_error(std::exception_ptr last, int attempts);
+  /// The last attempt's error (never null). Never throws.
+  std::exception_ptr last_error() const noexcept { return nested_ptr(); }
+  /// How many times the function was called (every one failed). Never
+  /// throws.
+  int attempts() const noexcept { return attempts_; }
+
+ private:
+  int attempts_;
+};
+
 /// Receives every error that ended in a future nobody observed: the last
 /// future of a chain was dropped (or never retrieved) while it held an error.
 /// Called on whichever thread released the state; must not throw (an

@@ -16,6 +16,7 @@
 #include "weft/future.hpp"
 #include "weft/promise.hpp"
 #include "weft/result.hpp"
+#include "weft/retry.hpp"
 #include "weft/semaphore.hpp"
 #include "weft/service.hpp"
 #include "weft/shared_future.hpp"

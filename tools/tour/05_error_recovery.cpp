@@ -15,7 +15,7 @@
 // (default: one line on stderr), never std::terminate.
 //
 // The retry here is one immediate extra try. A retry with backoff waits on
-// a timer, and weft's timer and retry() are planned, not built yet.
+// a timer: retry(fn, policy), in 15_retry.cpp.
 #include <atomic>
 #include <chrono>
 #include <exception>

@@ -45,6 +45,7 @@ const example examples[] = {
     {"12", "cancellation", "task.cancel(); except asyncio.CancelledError", tour_12},
     {"13", "with_timeout / timeout", "asyncio.wait_for(aw, t); async with asyncio.timeout(t)", tour_13},
     {"14", "task_group", "async with asyncio.TaskGroup() as tg: tg.create_task(...)", tour_14},
+    {"15", "retry", "a retry loop with asyncio.sleep backoff; tenacity's @retry", tour_15},
     {"16", "testing::simulation", "a seeded loop picking each step (no asyncio equivalent)", tour_16},
     {"17", "semaphore", "asyncio.Semaphore(3); async with limit", tour_17},
     {"18", "event", "asyncio.Event(); await ev.wait(); ev.set()", tour_18},

@@ -22,6 +22,7 @@ void tour_11(tour::flaky_service& svc);  // exception_group: every failure kept;
 void tour_12(tour::flaky_service& svc);  // cancellation: a cancellable operation with cleanup; a callback for read(2)
 void tour_13(tour::flaky_service& svc);  // with_timeout / timeout: a deadline on a future, on the timer service
 void tour_14(tour::flaky_service& svc);  // task_group: fetch_all, fetch_with_errors, first failure cancels, deadline
+void tour_15(tour::flaky_service& svc);  // retry: exponential backoff with jitter, on the timer service
 void tour_16(tour::flaky_service& svc);  // simulation: a race found under 1,000 seeded interleavings, replayed, fixed
 void tour_17(tour::flaky_service& svc);  // semaphore: at most 3 fetches in flight, no thread waiting for a permit
 void tour_18(tour::flaky_service& svc);  // event: one start signal for many waiting workers

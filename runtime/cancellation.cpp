@@ -325,6 +325,17 @@ void cancel_state::run_nodes() noexcept {
 
 void throw_cancelled(const char* what) { throw cancelled_error(what); }
 
+bool is_cancelled_error(const std::exception_ptr& e) noexcept {
+  if (!e) return false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const cancelled_error&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 std::exception_ptr make_cancelled(const char* what) noexcept {
   try {
     return std::make_exception_ptr(cancelled_error(what));

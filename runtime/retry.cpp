@@ -121,17 +121,6 @@ std::exception_ptr retry_cancelled() noexcept {
   }
 }
 
-bool is_cancelled_error(const std::exception_ptr& e) noexcept {
-  if (!e) return false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const cancelled_error&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 }  // namespace detail
 
 retry_backoff::retry_backoff(const retry_policy& policy)

@@ -141,6 +141,9 @@ class cancel_state {
 
 /// Throws cancelled_error with `what`.
 [[noreturn]] void throw_cancelled(const char* what);
+/// True if `e` holds a cancelled_error (what task groups and retry do not
+/// count as a failure). Never throws.
+bool is_cancelled_error(const std::exception_ptr& e) noexcept;
 /// A cancelled_error with `what`, as an exception_ptr (std::bad_alloc's,
 /// without memory for it). Never throws.
 std::exception_ptr make_cancelled(const char* what) noexcept;

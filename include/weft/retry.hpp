@@ -177,8 +177,6 @@ void check_retry_policy(const retry_policy& p, const char* who);
 std::exception_ptr retry_gave_up(const std::exception_ptr& last, int attempts) noexcept;
 std::exception_ptr retry_too_late(const std::exception_ptr& last, int attempts) noexcept;
 std::exception_ptr retry_cancelled() noexcept;
-/// True if `e` holds a cancelled_error. Never throws.
-bool is_cancelled_error(const std::exception_ptr& e) noexcept;
 
 /// The value type of a retry whose function returns R.
 template <class R>

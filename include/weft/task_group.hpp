@@ -229,16 +229,6 @@ inline void set_from(promise<void>& p, result<void>&& r) {
   }
 }
 
-inline bool is_cancellation(const std::exception_ptr& e) noexcept {
-  try {
-    std::rethrow_exception(e);
-  } catch (const cancelled_error&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 /// A child's callable, with the group it reports to.
 template <class F>
 struct group_child {
@@ -290,7 +280,7 @@ struct group_task_body {
       s.abandon_with(std::move(why));
       return;
     }
-    if (!is_cancellation(why)) group->record(why);
+    if (!is_cancelled_error(why)) group->record(why);
     s.mark_observed();
     // Published on the spot, not put off as abandon_with() may: the
     // child leaves after its future is ready.
@@ -453,7 +443,7 @@ class task_group {
         return detail::group_call<fn_t>::call(fn, group->token);
       }).then_result(inline_executor(), [group, child, p = std::move(p)](result<out_t> r) mutable {
         if (!r.has_value()) {
-          if (!detail::is_cancellation(r.error())) group->record(r.error());
+          if (!detail::is_cancelled_error(r.error())) group->record(r.error());
           child->mark_observed();
         }
         detail::set_from(p, std::move(r));

@@ -98,20 +98,10 @@ class timeout_state final : public state<Out> {
   // arrived at the end of the task that produced it, as fan_in does).
   template <class... A>
   void set_value(A&&... a) {
-    if (!finishing_deferrable_) {
-      state<Out>::set_value(std::forward<A>(a)...);
-      return;
-    }
-    this->emplace_value(std::forward<A>(a)...);
-    this->complete_deferrable(false);
+    this->set_value_deferrable_if(finishing_deferrable_, std::forward<A>(a)...);
   }
   void set_exception(std::exception_ptr e) noexcept {
-    if (!finishing_deferrable_) {
-      state<Out>::set_error(std::move(e));
-      return;
-    }
-    this->error_ = std::move(e);
-    this->complete_deferrable(true);
+    this->set_error_deferrable_if(finishing_deferrable_, std::move(e));
   }
 
  private:

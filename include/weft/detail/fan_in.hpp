@@ -87,21 +87,9 @@ class fan_in final : public state<Out> {
   /// the last input arrived deferrable (see node::fire_deferrable()).
   template <class... A>
   void set_value(A&&... a) {
-    if (!finishing_deferrable_) {
-      state<Out>::set_value(std::forward<A>(a)...);
-      return;
-    }
-    this->emplace_value(std::forward<A>(a)...);
-    this->complete_deferrable(false);
+    this->set_value_deferrable_if(finishing_deferrable_, std::forward<A>(a)...);
   }
-  void set_error(std::exception_ptr e) noexcept {
-    if (!finishing_deferrable_) {
-      state<Out>::set_error(std::move(e));
-      return;
-    }
-    this->error_ = std::move(e);
-    this->complete_deferrable(true);
-  }
+  void set_error(std::exception_ptr e) noexcept { this->set_error_deferrable_if(finishing_deferrable_, std::move(e)); }
 
   std::size_t size() const noexcept { return nodes_.size(); }
   state_base* input(std::size_t i) noexcept { return nodes_.data()[i].input; }

@@ -236,6 +236,26 @@ class state : public state_base {
     error_ = std::move(e);
     complete(true);
   }
+  /// As set_value() and set_error(), through complete_deferrable() when
+  /// `deferrable` (the input that completes this state arrived at the end
+  /// of the task that produced it: fan-ins, timeouts).
+  template <class... A>
+  void set_value_deferrable_if(bool deferrable, A&&... a) {
+    emplace_value(std::forward<A>(a)...);
+    if (deferrable) {
+      complete_deferrable(false);
+    } else {
+      complete(false);
+    }
+  }
+  void set_error_deferrable_if(bool deferrable, std::exception_ptr e) noexcept {
+    error_ = std::move(e);
+    if (deferrable) {
+      complete_deferrable(true);
+    } else {
+      complete(true);
+    }
+  }
   /// As set_value() and set_error(), through complete_task(): for the
   /// last act of the task that produced the outcome.
   template <class... A>

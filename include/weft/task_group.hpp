@@ -33,9 +33,9 @@
 //   past its deadline); into a group whose join has completed,
 //   std::logic_error. A child may spawn siblings while a join waits (the
 //   join then waits for them too).
-// - A child that returns a value costs one allocation (its future's state
-//   is its task) and two atomic operations on the group's word; see
-//   docs/architecture.md, "Task groups".
+// - A child that returns a value costs one allocation of weft's (its
+//   future's state is its task) and two atomic operations on the group's
+//   word; see docs/architecture.md, "Task groups".
 #ifndef WEFT_TASK_GROUP_HPP
 #define WEFT_TASK_GROUP_HPP
 

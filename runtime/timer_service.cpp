@@ -426,14 +426,18 @@ timer_handle timer_service::arm_at(clock::time_point deadline, unique_task task)
 }
 
 bool timer_service::cancel(timer_handle& h) {
-  if (h.node_ == nullptr) return false;
-  if (h.owner_ != queue_.get()) {
+  if (h.node_ != nullptr && h.owner_ != queue_.get()) {
     throw std::invalid_argument("weft::timer_service::cancel: the handle argument h belongs to another timer_service");
   }
+  return cancel_on(*queue_, h);
+}
+
+bool timer_service::cancel_on(detail::timer_queue& queue, timer_handle& h) noexcept {
+  if (h.node_ == nullptr) return false;
   detail::task_timer* node = h.node_;
   h.node_ = nullptr;
   h.owner_ = nullptr;
-  if (queue_->cancel(node)) return true;  // the node, and the handle's reference with it, is gone
+  if (queue.cancel(node)) return true;  // the node, and the handle's reference with it, is gone
   detail::release_timer(node);          // the handle's reference
   return false;
 }
@@ -480,10 +484,13 @@ namespace {
 // that destruction waits for a callback running on another thread, which
 // may be waiting for the lock.
 struct cancellable_sleep {
-  cancellable_sleep(executor& ex, timer_service& s) : done(ex), svc(s) {}
+  cancellable_sleep(executor& ex, std::shared_ptr<timer_queue> q) : done(ex), queue(std::move(q)) {}
   bool decide() noexcept { return !decided.exchange(true); }  // seq_cst: a plain, rare race
   promise<void> done;
-  timer_service& svc;
+  // The queue, not the service: a cancel may come after the service is
+  // destroyed (the timer fired, its task not yet run), and the queue
+  // outlives it for as long as this holds it.
+  std::shared_ptr<timer_queue> queue;
   std::atomic<bool> decided{false};
   std::mutex lock;
   timer_handle handle;
@@ -515,7 +522,7 @@ future<void> timer_service::sleep_cancellable(clock::time_point deadline, const 
     return make_exceptional_future<void>(
         std::make_exception_ptr(cancelled_error(std::string(who) + ": cancelled before the sleep began")), target);
   }
-  auto sleep = std::make_shared<detail::cancellable_sleep>(target, *this);
+  auto sleep = std::make_shared<detail::cancellable_sleep>(target, queue_);
   future<void> f = sleep->done.get_future();
   std::weak_ptr<detail::cancellable_sleep> weak = sleep;
   // May run at once, here, if the token is cancelled meanwhile.
@@ -533,7 +540,7 @@ future<void> timer_service::sleep_cancellable(clock::time_point deadline, const 
     }
     // Destroys the timer's task, and with it this registration (from
     // inside its own callback, which does not wait).
-    if (armed) s->svc.cancel(armed);
+    if (armed) cancel_on(*s->queue, armed);
     s->done.set_exception(std::make_exception_ptr(cancelled_error("weft::timer_service: the sleep was cancelled")));
   }));
   if (sleep->decided.load()) return f;  // cancelled during the registration

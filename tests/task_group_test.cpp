@@ -304,6 +304,31 @@ TEST(TaskGroupDeadline, APastDeadlineCancelsAtOnceAndSpawnThrowsTimeout) {
   EXPECT_THROW(g.wait(), weft::timeout_error);
 }
 
+TEST(TaskGroupDeadline, AReachedDeadlineOnAnExecutorThatRunsTasksInsideExecuteCancelsAtOnce) {
+  weft::manual_clock clk;
+  weft::timer_service svc(clk, weft::inline_executor());
+  weft::task_group g(weft::inline_executor(), clk.now(), svc);  // the timer's task runs inside the constructor
+  EXPECT_TRUE(g.token().is_cancelled());
+  EXPECT_THROW(g.wait(), weft::timeout_error);
+}
+
+TEST(TaskGroupDeadline, AGroupNobodyJoinedDoesNotReportItsTimeout) {
+  weft_test::error_capture errors;
+  manual_timers t;
+  {
+    weft::task_group g(t.ex, 10ms, t.svc);
+    weft::promise<int> slow(t.ex);
+    g.spawn([&] { return slow.get_future(); });
+    t.ex.run_all();
+    t.clk.advance(10ms);
+    t.ex.run_all();
+    EXPECT_TRUE(g.token().is_cancelled());
+    slow.set_value(1);
+    t.ex.run_all();
+  }
+  EXPECT_EQ(errors.count(), 0u) << "the deadline is the group's, not a failure of a child";
+}
+
 TEST(TaskGroupDeadline, NoDeadlineArmsNoTimer) {
   manual_timers t;
   {
@@ -365,12 +390,38 @@ TEST(TaskGroup, ChildrenDroppedByAShutDownExecutorAreFailuresOfTheGroup) {
   EXPECT_EQ(errors.count(), 0u) << "the dropped future's error is the group's, not reported again";
 }
 
-TEST(TaskGroup, AnExecutorThatDropsWithoutThrowingStillLetsTheGroupComplete) {
+TEST(TaskGroup, AChildAnExecutorDropsWithoutThrowingIsAFailureOfTheGroup) {
+  weft_test::error_capture errors;
   shedding_executor ex;
   weft::task_group g(ex);
   auto f = g.spawn([] { return 1; });
   EXPECT_THROW(f.get(), std::runtime_error);
-  EXPECT_NO_THROW(g.wait());
+  EXPECT_TRUE(g.token().is_cancelled()) << "as any failure, it cancels the rest";
+  try {
+    g.wait();
+    ADD_FAILURE() << "the group lost a child and succeeded";
+  } catch (const weft::exception_group& e) {
+    ASSERT_EQ(e.size(), 1u) << e.what();
+    EXPECT_THROW(std::rethrow_exception(e.exceptions()[0]), std::runtime_error);
+  }
+  EXPECT_THROW(g.spawn([] { return 2; }), weft::cancelled_error);
+  EXPECT_EQ(errors.count(), 0u) << "the lost child is reported by the join, once";
+}
+
+TEST(TaskGroup, ADroppedFutureReturningChildIsAFailureOfTheGroupToo) {
+  weft_test::error_capture errors;
+  manual_executor ex;
+  weft::task_group g(ex);
+  weft::promise<int> answer(ex);
+  g.spawn([&] { return answer.get_future(); });  // future dropped
+  ex.shutdown();
+  try {
+    g.wait();
+    ADD_FAILURE() << "join did not fail";
+  } catch (const weft::exception_group& e) {
+    EXPECT_EQ(e.size(), 1u) << e.what();
+  }
+  EXPECT_EQ(errors.count(), 0u);
 }
 
 TEST(TaskGroup, OnTheInlineExecutorChildrenRunInsideSpawnAndMaySpawnMore) {

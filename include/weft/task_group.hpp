@@ -93,11 +93,16 @@ class group_state {
   }
 
   /// A child ended with a real failure (not a cancelled_error): it is
-  /// kept for the join, and the rest are cancelled.
-  void record(std::exception_ptr error) {
+  /// kept for the join, and the rest are cancelled. Never throws: without
+  /// memory to keep it, the join fails with std::bad_alloc instead.
+  void record(std::exception_ptr error) noexcept {
     {
       std::lock_guard<std::mutex> guard(lock_);
-      failures_.push_back(std::move(error));
+      try {
+        failures_.push_back(std::move(error));
+      } catch (...) {
+        failure_lost_ = true;
+      }
     }
     source.cancel();
   }
@@ -119,11 +124,17 @@ class group_state {
                            clock::time_point deadline, executor& ex) {
     if (deadline == clock::time_point::max()) return;
     std::weak_ptr<group_state> weak = self;
-    std::lock_guard<std::mutex> guard(self->lock_);
-    self->timers_ = &timers;
-    self->deadline_timer_ = timers.arm_at(deadline, ex, unique_task([weak] {
+    // Not under lock_: a deadline already reached hands the task over at
+    // once, and an executor that runs it inside execute() runs
+    // deadline_passed(), which takes the lock, right here. Nothing can
+    // complete the group before the handle is stored (it has no child and
+    // no join yet).
+    timer_handle h = timers.arm_at(deadline, ex, unique_task([weak] {
       if (std::shared_ptr<group_state> st = weak.lock()) st->deadline_passed();
     }));
+    std::lock_guard<std::mutex> guard(self->lock_);
+    self->timers_ = &timers;
+    self->deadline_timer_ = std::move(h);
   }
 
   /// Ready once the group completed (see complete()).
@@ -162,6 +173,7 @@ class group_state {
   void complete() noexcept {
     std::vector<std::exception_ptr> failures;
     timer_handle timer;
+    bool lost = false;
     {
       // After the close, so a deadline that passes from here on sees it
       // and changes nothing; one that passed before set timed_out_ under
@@ -169,11 +181,14 @@ class group_state {
       std::lock_guard<std::mutex> guard(lock_);
       failures.swap(failures_);
       timer = std::move(deadline_timer_);
+      lost = failure_lost_;
     }
     if (timer) timers_->cancel(timer);
     // Moved out: the owner may destroy the state as soon as it is set.
     promise<void> done = std::move(done_);
-    if (!failures.empty()) {
+    if (lost) {
+      done.set_exception(std::make_exception_ptr(std::bad_alloc()));  // a failure could not be kept
+    } else if (!failures.empty()) {
       // Real failures come first even past the deadline: nothing is lost.
       // (The message is made before the vector is moved from.)
       std::string message = "weft::task_group: " + std::to_string(failures.size()) +
@@ -193,6 +208,7 @@ class group_state {
   std::atomic<bool> timed_out_{false};
   std::mutex lock_;  // failures_, the deadline's timer
   std::vector<std::exception_ptr> failures_;
+  bool failure_lost_ = false;  // record() had no memory for a failure
   timer_service* timers_ = nullptr;
   timer_handle deadline_timer_;
   promise<void> done_;
@@ -276,8 +292,11 @@ struct group_task_body {
     child.~group_child<F>();
     const void*& refused = refused_spawn();
     if (refused == static_cast<const void*>(&s)) {
+      // The spawn reports it: by its throw, or, if execute() returns, as
+      // a failure of the group. Published on the spot, as below.
       refused = refused_marker();
-      s.abandon_with(std::move(why));
+      s.set_error(std::move(why));
+      s.release();
       return;
     }
     if (!is_cancelled_error(why)) group->record(why);
@@ -312,8 +331,11 @@ class task_group {
   /// started never start, running ones see the token) and its join fails
   /// with timeout_error, unless a child failed first (then the
   /// exception_group) or the group was already cancelled (then
-  /// cancelled_error). time_point::max() means no deadline. Throws
-  /// std::bad_alloc, executor_shutdown if `timers` was shut down.
+  /// cancelled_error). time_point::max() means no deadline. `timers` must
+  /// outlive the group. Throws std::bad_alloc, executor_shutdown if
+  /// `timers` was shut down, std::invalid_argument if `ex` is
+  /// inline_executor() and `timers` has a thread (the timer's task would
+  /// run on it).
   task_group(executor& ex, clock::time_point deadline, timer_service& timers = default_timer_service())
       : task_group(ex, cancellation_token(), deadline, timers) {}
   /// As task_group(ex, deadline, timers), `timeout` from now on `timers`'
@@ -342,6 +364,7 @@ class task_group {
       done.wait();
       if (!joined_) done.get();
     } catch (const cancelled_error&) {
+    } catch (const timeout_error&) {  // the group's own deadline: not a child's failure
     } catch (...) {
       report_unhandled_error(std::current_exception());
     }
@@ -420,7 +443,14 @@ class task_group {
     }
     const bool dropped_quietly = refused == detail::refused_marker();
     refused = outer;
-    if (dropped_quietly) group->leave();  // refused without a throw: the future holds why
+    if (dropped_quietly) {
+      // Refused without a throw: a child lost, as one a shut-down executor
+      // drops later. Its future, ready with the reason, keeps s alive.
+      const std::exception_ptr& why = s->error_ref();
+      if (!detail::is_cancelled_error(why)) group->record(why);
+      s->mark_observed();
+      group->leave();
+    }
     return out;
   }
 
@@ -442,13 +472,21 @@ class task_group {
       async(ex_, group->token, [fn = fn_t(std::forward<F>(f)), group]() mutable {
         return detail::group_call<fn_t>::call(fn, group->token);
       }).then_result(inline_executor(), [group, child, p = std::move(p)](result<out_t> r) mutable {
+        // Whatever set_from() throws (a throwing move of the value), the
+        // child leaves: a group that lost count would never complete.
+        struct finish {
+          detail::state<out_t>* child;
+          detail::group_state* group;
+          ~finish() {
+            child->release();
+            group->leave();
+          }
+        } done{child, group};
         if (!r.has_value()) {
           if (!detail::is_cancelled_error(r.error())) group->record(r.error());
           child->mark_observed();
         }
         detail::set_from(p, std::move(r));
-        child->release();
-        group->leave();
       });
     } catch (...) {
       child->release();

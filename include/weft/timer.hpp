@@ -251,6 +251,7 @@ class timer_service final : public service {
   future<void> sleep_in(clock::duration d, executor* ex, const char* who);
   future<void> sleep_cancellable(clock::time_point deadline, const cancellation_token& token, executor* ex,
                                  const char* who);
+  static bool cancel_on(detail::timer_queue& queue, timer_handle& h) noexcept;
   bool reached(clock::time_point deadline) const noexcept {
     return deadline != clock::time_point::max() && deadline <= clock_.now();
   }

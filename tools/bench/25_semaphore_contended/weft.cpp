@@ -6,6 +6,10 @@
 // release hands the permit to the first in line (FIFO), so the owner
 // changes at nearly every acquisition. One op is one acquisition;
 // owner_change_share is the share of acquisitions that changed owner.
+// `weft-try` first goes round with try_acquire() for as long as it gets a
+// permit (it never jumps the queue: with anyone waiting it fails), and
+// only then waits with acquire(): a task keeps its worker while the
+// semaphore has room, as a thread keeps its core.
 //
 // Baselines: 8 threads doing the same on a std::counting_semaphore (C++20,
 // see meson.build; target at count 4: weft <= 1x) and on a mutex +
@@ -26,8 +30,16 @@ namespace {
 
 void run_weft(bench::state& s, std::ptrdiff_t count) {
   weft::semaphore sem(count, bench::weft_pool());
-  bench::weft_contended(s, [&sem] { return sem.acquire(); }, bench::semaphore_contenders,
-                        bench::semaphore_contended_rounds(s));
+  bench::weft_contended(
+      s, [&sem] { return sem.acquire(); }, [] { return weft::semaphore::permit(); }, bench::semaphore_contenders,
+      bench::semaphore_contended_rounds(s));
+}
+
+void run_weft_try(bench::state& s, std::ptrdiff_t count) {
+  weft::semaphore sem(count, bench::weft_pool());
+  bench::weft_contended(
+      s, [&sem] { return sem.acquire(); }, [&sem] { return sem.try_acquire(); }, bench::semaphore_contenders,
+      bench::semaphore_contended_rounds(s));
 }
 
 void run_condvar(bench::state& s, std::ptrdiff_t count) {
@@ -45,6 +57,7 @@ bool register_all() {
                          "std::counting_semaphore, 8 threads; mutex + condvar semaphore, 8 threads",
                          targets});
     bench::add_impl(c.id, "weft", [count](bench::state& s) { run_weft(s, count); });
+    bench::add_impl(c.id, "weft-try", [count](bench::state& s) { run_weft_try(s, count); });
     bench::add_impl(c.id, "condvar", [count](bench::state& s) { run_condvar(s, count); });
   }
   return true;

@@ -19,12 +19,16 @@ namespace bench {
 
 /// `tasks` loops of `per_task` rounds each; `take()` returns a future of
 /// the holder (a semaphore::permit, an async_mutex::guard), which gives
-/// the primitive back when destroyed.
-template <class Take>
-void weft_contended(state& s, Take take, int tasks, std::size_t per_task) {
+/// the primitive back when destroyed. `try_take()` returns a holder, empty
+/// when it took nothing: a task goes round with it for as long as it gets
+/// one, and only then falls back to take() (the fast path of the `-try`
+/// rows; the plain rows pass one that never takes).
+template <class Take, class TryTake>
+void weft_contended(state& s, Take take, TryTake try_take, int tasks, std::size_t per_task) {
   using holder = typename decltype(take())::value_type;
   struct task {
     Take* take;
+    TryTake* try_take;
     owner_changes* owner;
     done_latch* done;
     int id;
@@ -32,6 +36,12 @@ void weft_contended(state& s, Take take, int tasks, std::size_t per_task) {
     std::size_t changes;
 
     void next() {
+      while (left != 0) {
+        holder h = (*try_take)();
+        if (!h) break;
+        --left;
+        changes += owner->enter(id) ? 1 : 0;
+      }
       if (left == 0) {
         done->count_down();
         return;
@@ -47,7 +57,7 @@ void weft_contended(state& s, Take take, int tasks, std::size_t per_task) {
   owner_changes owner;
   done_latch done(tasks);
   std::vector<task> all;
-  for (int i = 0; i < tasks; ++i) all.push_back(task{&take, &owner, &done, i, per_task, 0});
+  for (int i = 0; i < tasks; ++i) all.push_back(task{&take, &try_take, &owner, &done, i, per_task, 0});
   s.start();
   for (task& t : all) t.next();
   done.wait();

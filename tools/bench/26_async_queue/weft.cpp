@@ -8,8 +8,9 @@
 // when the queue is full (empty) falls back to push() (pop()), a future
 // whose continuation resumes the loop. No worker ever blocks. Consumers
 // take a fixed share each (no close, like every peer here); their sums
-// prove each item arrived once. The weft row is built only where
-// <weft/async_queue.hpp> exists.
+// prove each item arrived once. `weft-future` goes through push() and
+// pop() for every item (no try_ fast path), the counterpart of the "asio"
+// row. The weft rows are built only where <weft/async_queue.hpp> exists.
 //
 // Baselines, all on threads (P producer + C consumer threads; asio on an
 // io_context run by opts().threads threads): a std::mutex + two
@@ -57,9 +58,10 @@ struct producer {
   std::uint64_t next, end;
   bench::done_latch* done;
   failure* failed;
+  bool try_first;
 
   void run() {
-    while (next != end) {
+    while (try_first && next != end) {
       std::uint64_t v = next;
       if (!q->try_push(std::move(v))) break;
       ++next;
@@ -85,10 +87,11 @@ struct consumer {
   std::uint64_t sum;
   bench::done_latch* done;
   failure* failed;
+  bool try_first;
 
   void run() {
     std::uint64_t v = 0;
-    while (left != 0 && q->try_pop(v)) {
+    while (try_first && left != 0 && q->try_pop(v)) {
       sum += v;
       --left;
     }
@@ -109,7 +112,7 @@ struct consumer {
   }
 };
 
-void run_weft(bench::state& s, const bench::queue_case& c) {
+void run_weft(bench::state& s, const bench::queue_case& c, bool try_first) {
   const std::size_t items = bench::queue_items(s);
   const std::size_t per_producer = items / static_cast<std::size_t>(c.producers);
   const std::size_t per_consumer = items / static_cast<std::size_t>(c.consumers);
@@ -120,9 +123,9 @@ void run_weft(bench::state& s, const bench::queue_case& c) {
   std::vector<consumer> consumers;
   for (int p = 0; p < c.producers; ++p) {
     const std::uint64_t first = bench::queue_first_item(c, p, items);
-    producers.push_back(producer{&q, first, first + per_producer, &done, &failed});
+    producers.push_back(producer{&q, first, first + per_producer, &done, &failed, try_first});
   }
-  for (int k = 0; k < c.consumers; ++k) consumers.push_back(consumer{&q, per_consumer, 0, &done, &failed});
+  for (int k = 0; k < c.consumers; ++k) consumers.push_back(consumer{&q, per_consumer, 0, &done, &failed, try_first});
   s.start();
   // Each loop starts on the pool, as a service's tasks would.
   for (producer& p : producers) bench::weft_pool().execute([&p] { p.run(); });
@@ -160,7 +163,8 @@ bool register_all() {
                          targets});
     const bench::queue_case* cp = &c;
 #ifdef WEFT_BENCH_HAS_ASYNC_QUEUE
-    bench::add_impl(c.id, "weft", [cp](bench::state& s) { run_weft(s, *cp); });
+    bench::add_impl(c.id, "weft", [cp](bench::state& s) { run_weft(s, *cp, true); });
+    bench::add_impl(c.id, "weft-future", [cp](bench::state& s) { run_weft(s, *cp, false); });
 #endif
     bench::add_impl(c.id, "condvar", [cp](bench::state& s) { run_condvar(s, *cp); });
   }

@@ -127,15 +127,8 @@ void run(bench::state& s, const bench::queue_case& c, bool try_first) {
   bench::check_queue_sum(sum, items);
 }
 
-bool register_all() {
-  for (const bench::queue_case& c : bench::queue_cases) {
-    const bench::queue_case* cp = &c;
-    bench::add_impl(c.id, "asio", [cp](bench::state& s) { run(s, *cp, false); });
-    bench::add_impl(c.id, "asio-try", [cp](bench::state& s) { run(s, *cp, true); });
-  }
-  return true;
-}
-
-const bool registered = register_all();
+const bool registered =
+    bench::add_queue_impl("asio", [](bench::state& s, const bench::queue_case& c) { run(s, c, false); }) &&
+    bench::add_queue_impl("asio-try", [](bench::state& s, const bench::queue_case& c) { run(s, c, true); });
 
 }  // namespace

@@ -37,6 +37,17 @@ inline std::uint64_t queue_first_item(const queue_case& c, int p, std::size_t it
   return static_cast<std::uint64_t>(items / static_cast<std::size_t>(c.producers) * static_cast<std::size_t>(p));
 }
 
+/// Registers `fn(state&, const queue_case&)` as implementation `name` of
+/// every width; returns true (for a static initialiser).
+template <class Fn>
+bool add_queue_impl(const char* name, Fn fn) {
+  for (const queue_case& c : queue_cases) {
+    const queue_case* cp = &c;
+    add_impl(c.id, name, [cp, fn](state& s) { fn(s, *cp); });
+  }
+  return true;
+}
+
 /// Throws unless the consumers' sums add up to 0 + 1 + ... + (items - 1):
 /// an item lost or received twice fails the run.
 inline void check_queue_sum(std::uint64_t sum, std::size_t items) {

@@ -23,14 +23,6 @@ void run(bench::state& s, const bench::queue_case& c) {
       });
 }
 
-bool register_all() {
-  for (const bench::queue_case& c : bench::queue_cases) {
-    const bench::queue_case* cp = &c;
-    bench::add_impl(c.id, "tbb", [cp](bench::state& s) { run(s, *cp); });
-  }
-  return true;
-}
-
-const bool registered = register_all();
+const bool registered = bench::add_queue_impl("tbb", run);
 
 }  // namespace

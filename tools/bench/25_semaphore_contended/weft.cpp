@@ -3,8 +3,8 @@
 // figures), 25,000 rounds each: acquire, a tiny critical section (record
 // who entered last), release, acquire again. Each task is a loop of
 // continuations; a task that finds no permit is a queued future, and a
-// release hands the permit to the first in line (FIFO), so the owner
-// changes at nearly every acquisition. One op is one acquisition;
+// release hands the permit to the first in line (FIFO), so at a count of
+// 1 the owner changes at nearly every acquisition. One op is one acquisition;
 // owner_change_share is the share of acquisitions that changed owner.
 // `weft-try` first goes round with try_acquire() for as long as it gets a
 // permit (it never jumps the queue: with anyone waiting it fails), and

@@ -14,11 +14,12 @@
 //
 // Baselines, all on threads (P producer + C consumer threads; asio on an
 // io_context run by opts().threads threads): a std::mutex + two
-// condition_variables ring buffer (target weft <= 1x at every width, here),
-// moodycamel::BlockingConcurrentQueue bounded by a semaphore of 1024 slots
-// (<= 1.2x at every width), oneTBB's concurrent_bounded_queue (<= 0.5x at
-// 4/4), boost::fibers::buffered_channel used from plain threads, and
-// asio::experimental::concurrent_channel (<= 0.3x).
+// condition_variables ring buffer in this file (target weft <= 1x at
+// every width), moodycamel::BlockingConcurrentQueue bounded by a
+// semaphore of 1024 slots (<= 1.2x at every width), oneTBB's
+// concurrent_bounded_queue (<= 0.5x at 4/4),
+// boost::fibers::buffered_channel used from plain threads, and
+// asio::experimental::concurrent_channel (<= 0.3x its "asio" row).
 #if __has_include(<weft/async_queue.hpp>)
 #include "weft/async_queue.hpp"
 #define WEFT_BENCH_HAS_ASYNC_QUEUE 1
@@ -29,6 +30,7 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "26_async_queue/cases.hpp"

@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev                    # tests
   libbenchmark-dev                             # tools/bench
   libasio-dev                                  # tools/bench only: the asio::steady_timer peer (header-only)
+  libboost-fiber-dev                           # tools/bench only: the boost::fibers::buffered_channel peer
+  libconcurrentqueue-dev                       # tools/bench only: the moodycamel::BlockingConcurrentQueue peer (header-only)
 )
 
 # One dpkg-query for all of them. Names it does not know print nothing and

@@ -124,6 +124,7 @@ TEST(ForEachBounded, TheFirstFailureCancelsTheRunningAndStartsNothingMore) {
   ex.run_all();
   EXPECT_TRUE(calls.tokens[1].is_cancelled()) << "the running call is told to stop";
   EXPECT_EQ(calls.promises.size(), 2u) << "nothing starts in the failed call's place";
+  EXPECT_EQ(ex.submitted(), 2u) << "nor is handed to the executor: the cancel comes before the slot is freed";
   EXPECT_FALSE(f.is_ready()) << "call 1 is still running";
   // Call 1 stops as asked: its cancelled_error is not a failure to report.
   calls.fail(1, std::make_exception_ptr(weft::cancelled_error("stopped")));

@@ -132,6 +132,24 @@ struct bounded_output<void> {
   static void deliver(promise<void>& p, outcome_slot<void>*, std::size_t) { p.set_value(); }
 };
 
+/// How the messages name the operation and what it works on.
+struct bounded_names {
+  const char* function;  // "weft::for_each_bounded"
+  const char* one;       // "item"
+  const char* many;      // "items"
+};
+
+/// An exception_ptr to E(what), or to the std::bad_alloc that making it
+/// threw: for the noexcept paths that report an item's end.
+template <class E>
+std::exception_ptr error_ptr(const char* what) noexcept {
+  try {
+    return std::make_exception_ptr(E(what));
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
 /// The shared state of one for_each_bounded() call.
 ///
 /// Starting items (the pump): whoever frees a slot, or the call itself,
@@ -146,13 +164,6 @@ struct bounded_output<void> {
 /// items, by every item's task and completion; the finish (run by the
 /// drainer once nothing is running and nothing more will start) destroys
 /// fn and the items before it resolves the output.
-/// How the messages name the operation and what it works on.
-struct bounded_names {
-  const char* function;  // "weft::for_each_bounded"
-  const char* one;       // "item"
-  const char* many;      // "items"
-};
-
 template <class Item, class Fn>
 class bounded_state : public std::enable_shared_from_this<bounded_state<Item, Fn>> {
   using call_t = item_call<Fn, Item>;
@@ -203,7 +214,7 @@ class bounded_state : public std::enable_shared_from_this<bounded_state<Item, Fn
     item_task(item_task&& o) noexcept : st(std::move(o.st)), index(o.index) {}
     item_task& operator=(item_task&&) = delete;
     ~item_task() {
-      if (st) st->complete(index, std::make_exception_ptr(executor_shutdown("weft: a task was dropped unrun")));
+      if (st) st->complete(index, error_ptr<executor_shutdown>("weft: a task was dropped unrun"));
     }
     void operator()() {
       std::shared_ptr<bounded_state> s = std::move(st);  // reported from here on
@@ -247,7 +258,7 @@ class bounded_state : public std::enable_shared_from_this<bounded_state<Item, Fn
 
   void run_item(std::size_t i) noexcept {
     if (token_.is_cancelled()) {
-      complete(i, std::make_exception_ptr(cancelled_error("weft: cancelled before the item started")));
+      complete(i, error_ptr<cancelled_error>("weft: cancelled before the item started"));
       return;
     }
     run(i, std::integral_constant<bool, unwrap<raw_result>::is_future>());
@@ -335,6 +346,7 @@ class bounded_state : public std::enable_shared_from_this<bounded_state<Item, Fn
     // caller's token is dropped.
     fn_.reset();
     std::vector<Item>().swap(items_);
+    { cancellation_source gone(std::move(source_)); }
     promise<out_t> done = std::move(done_);
     std::vector<std::exception_ptr> failures;
     bool cut_short = next_ < n_;
@@ -352,7 +364,6 @@ class bounded_state : public std::enable_shared_from_this<bounded_state<Item, Fn
         return;
       }
     }
-    { cancellation_source gone(std::move(source_)); }
     try {
       if (!failures.empty()) {
         std::string message = std::string(names_.function) + ": " + std::to_string(failures.size()) + " of " +

@@ -29,6 +29,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// One more call in flight; `peak` keeps the most there were at once.
+void enter(std::atomic<int>& in_flight, std::atomic<int>& peak) {
+  const int now = ++in_flight;
+  int seen = peak.load();
+  while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+  }
+}
+
 struct row {
   int id;
   std::string name;
@@ -41,10 +49,7 @@ struct fake_db {
   std::atomic<std::size_t> stored{0};
 
   weft::future<std::size_t> insert_many(std::vector<row> rows) {
-    const int now = ++in_flight;
-    int seen = peak.load();
-    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-    }
+    enter(in_flight, peak);
     const auto latency = 4ms + std::chrono::milliseconds(rows.size() / 50);
     const std::size_t n = rows.size();
     return weft::timer_service::of(weft::default_pool()).sleep_for(latency).then([this, n] {
@@ -81,10 +86,7 @@ void tour_22(tour::flaky_service& svc) {
   std::iota(keys.begin(), keys.end(), 300);
   std::atomic<int> in_flight{0}, peak{0};
   auto fetch = [&svc, &in_flight, &peak](int key) {
-    const int now = ++in_flight;
-    int seen = peak.load();
-    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-    }
+    enter(in_flight, peak);
     return svc.fetch(key).then_result([&in_flight](weft::result<int> r) {
       --in_flight;
       return r.has_value() ? r.value() : -1;

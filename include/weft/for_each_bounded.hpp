@@ -22,7 +22,7 @@
 //   cancelled_error is not a real failure: it is what the cancel made of the
 //   calls it cut short. A cancel through the caller's token stops the
 //   operation the same way; the result then fails with cancelled_error
-//   (with the exception_group if something failed as well).
+//   (or with the exception_group, if a call also failed for real).
 // - The result completes only after every call that started has finished:
 //   fn, the items and everything fn captured are destroyed before it
 //   resolves, and nothing of the operation runs user code afterwards.
@@ -451,7 +451,8 @@ bounded_future_t<Item, Fn> run_bounded(bounded_names names, std::vector<Item>&& 
 ///   destroyed before the result resolves.
 /// - Calls run as tasks on `ex` (default_pool() by default), where the
 ///   result's continuations run too. An executor that refuses a call fails
-///   that item (with executor_shutdown), as a failure of fn would.
+///   that item (with the reason it abandons the task with: executor_shutdown
+///   for one that is shut down), as a failure of fn would.
 /// - Empty `items`: a ready empty vector (a ready future<void>).
 ///
 /// Thread-safety: may be called from any thread; `items` is read (copied

@@ -13,6 +13,7 @@
 #include "weft/event.hpp"
 #include "weft/exception_group.hpp"
 #include "weft/executor.hpp"
+#include "weft/for_each_bounded.hpp"
 #include "weft/future.hpp"
 #include "weft/promise.hpp"
 #include "weft/result.hpp"

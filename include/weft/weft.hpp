@@ -9,6 +9,7 @@
 #include "weft/blocking_pool.hpp"
 #include "weft/cancellation.hpp"
 #include "weft/clock.hpp"
+#include "weft/condition.hpp"
 #include "weft/errors.hpp"
 #include "weft/event.hpp"
 #include "weft/exception_group.hpp"

@@ -8,6 +8,7 @@
 #include "weft/async_mutex.hpp"
 #include "weft/blocking_pool.hpp"
 #include "weft/cancellation.hpp"
+#include "weft/bounded_buffer.hpp"
 #include "weft/clock.hpp"
 #include "weft/condition.hpp"
 #include "weft/errors.hpp"

@@ -49,6 +49,8 @@ const example examples[] = {
     {"16", "testing::simulation", "a seeded loop picking each step (no asyncio equivalent)", tour_16},
     {"17", "semaphore", "asyncio.Semaphore(3); async with limit", tour_17},
     {"18", "event", "asyncio.Event(); await ev.wait(); ev.set()", tour_18},
+    {"20", "condition + bounded_buffer", "asyncio.Condition(); the condition-variable Buffer", tour_20},
+    {"21", "async_mutex", "asyncio.Lock(); async with lock (a rate limiter)", tour_21},
 };
 
 bool selected(const example& ex, int argc, char** argv) {

@@ -15,10 +15,11 @@
 // the caller gives the lock up), puts the waiter on the condition's list
 // and only then unlocks, so a notify made by anyone who takes the lock
 // after that reaches it: no wake-up is lost between checking the state and
-// waiting. A notify takes waiters off the list, oldest first; each then
-// locks the mutex again (as async_mutex::lock(), FIFO behind the lock's
-// other waiters) and its future completes with the new guard. The futures
-// continue on the mutex's executor.
+// waiting. A notify takes waiters off the list, oldest first, and asks the
+// mutex for each of them again, there and then (as async_mutex::lock():
+// at once if it is free, otherwise FIFO behind its other waiters); the
+// wait's future completes with the new guard. The futures continue on the
+// mutex's executor.
 //
 // Cancellation (the token argument; timeout() / with_timeout() with its
 // source) races the notify under the condition's lock, and one wins: a
@@ -33,13 +34,20 @@
 // The mutex must outlive the condition. Destroying the condition fails
 // the waiters still on its list with executor_shutdown ("weft::condition:
 // destroyed while this wait() was waiting"); a waiter already notified
-// goes on to lock the mutex.
+// goes on to lock the mutex (and fails with executor_shutdown if the mutex
+// is destroyed before it gets it).
+//
+// Cost: a wait allocates one node, which holds its future's state; a
+// re-lock that has to queue allocates as a lock() does, plus one step
+// that hands the guard over. The predicate overload adds one object for
+// its loop.
 #ifndef WEFT_CONDITION_HPP
 #define WEFT_CONDITION_HPP
 
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "weft/async_mutex.hpp"
@@ -111,8 +119,15 @@ struct condition_loop {
               done.set_exception(r.error());
             }
           });
-    } catch (...) {  // pred() threw, or no memory: the lock goes with the guard
-      if (self) self->done.set_exception(std::current_exception());
+    } catch (...) {  // pred() threw, or no memory
+      // The lock and the predicate go first: nobody who sees the error
+      // finds either still held.
+      g.unlock();
+      if (self) {
+        promise<async_mutex::guard> done = std::move(self->done);
+        self.reset();
+        done.set_exception(std::current_exception());
+      }
     }
   }
 };
@@ -160,13 +175,15 @@ class condition {
   /// An exception from `pred` fails the future (no lock is held then);
   /// cancellation is as for wait(g, token), checked at each wait. Throws
   /// std::invalid_argument if `g` does not hold this condition's mutex,
+  /// executor_shutdown if the mutex's executor was destroyed,
   /// std::bad_alloc.
   template <class Pred>
   future<async_mutex::guard> wait(async_mutex::guard g, Pred pred,
                                   const cancellation_token& token = cancellation_token()) {
     check(g, "weft::condition::wait: the guard must hold the lock of the condition's mutex");
     using loop_t = detail::condition_loop<typename std::decay<Pred>::type>;
-    std::unique_ptr<loop_t> loop(new loop_t{core_, std::move(pred), token, promise<async_mutex::guard>(core_->exec_.get())});
+    std::unique_ptr<loop_t> loop(
+        new loop_t{core_, std::move(pred), token, promise<async_mutex::guard>(core_->exec_.get())});
     future<async_mutex::guard> f = loop->done.get_future();
     loop_t::step(std::move(loop), std::move(g));
     return f;

@@ -86,7 +86,7 @@ void relock(const std::shared_ptr<semaphore_core>& mutex, state_ref ref) noexcep
     f.then_result(inline_executor(), [ref = std::move(ref)](result<guard> r) mutable noexcept {
       ref.deliver(std::move(r));
     });
-  } catch (...) {  // no memory: ref may have moved into the step, which then released it
+  } catch (...) {  // no memory: if ref moved into the step, the step failed the waiter
     ref.deliver(std::current_exception());
   }
 }
@@ -171,8 +171,8 @@ void condition_core::notify(std::size_t n) noexcept {
       taken = next;
     }
     // notify_all wakes those listed when it was called, no later ones. A
-    // notify that found nobody holding the future (no wait can drop its own
-    // future, but the rule costs nothing) goes to the next waiter.
+    // waiter whose future was dropped is nobody to wake: notify_one goes on
+    // to the next.
     if (all) return;
     n -= woken;
   }

@@ -91,6 +91,20 @@ TEST(Condition, WaitReleasesTheLockAndNotifyOneWakesExactlyTheOldest) {
   EXPECT_EQ(c.waiting(), 1u);
 }
 
+TEST(Condition, NotifyOneSkipsAWaiterWhoseFutureWasDropped) {
+  manual_executor ex;
+  weft::async_mutex m(ex);
+  weft::condition c(m);
+  park(m, c);  // dropped at once: nobody would see its wake-up
+  weft::future<guard> kept = park(m, c);
+  c.notify_one();
+  ex.run_all();
+  ASSERT_TRUE(kept.is_ready());
+  EXPECT_TRUE(kept.get().owns_lock());
+  EXPECT_EQ(c.waiting(), 0u);
+  EXPECT_FALSE(m.is_locked());  // and the skipped one took no lock
+}
+
 TEST(Condition, ANotifyWithNobodyWaitingIsNotKept) {
   manual_executor ex;
   weft::async_mutex m(ex);

@@ -1,5 +1,6 @@
 // weft/bounded_buffer.hpp: a bounded FIFO buffer built on condition and
-// async_mutex (the condition-variable buffer of asyncio's examples).
+// async_mutex (the classic condition-variable buffer, asyncio.Condition's
+// textbook use).
 //
 //   weft::bounded_buffer<job> jobs(16);
 //   jobs.put(job{...});                             // waits while 16 are held

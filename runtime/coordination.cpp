@@ -41,6 +41,7 @@ void wait_core::close(const char* what) noexcept {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
+    closed_what_ = what;
     all = list_.take_all();
     on_closed_locked();
   }

@@ -33,6 +33,11 @@
 namespace weft {
 inline namespace v1 {
 
+class condition;
+namespace detail {
+class condition_core;
+}  // namespace detail
+
 /// An asynchronous mutex: see the file comment. It is a semaphore of one
 /// permit underneath.
 ///
@@ -70,6 +75,8 @@ class async_mutex {
     friend future<guard> detail::acquire_permits<guard>(const std::shared_ptr<detail::semaphore_core>&,
                                                         std::ptrdiff_t, const cancellation_token&, const char*);
     friend class async_mutex;
+    friend class condition;
+    friend class detail::condition_core;
     explicit guard(detail::held_permits h) noexcept : held_(std::move(h)) {}
     detail::held_permits held_;
   };
@@ -107,6 +114,7 @@ class async_mutex {
   std::size_t waiting() const noexcept { return core_->waiting(); }
 
  private:
+  friend class condition;
   std::shared_ptr<detail::semaphore_core> core_;
 };
 

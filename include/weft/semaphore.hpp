@@ -37,6 +37,7 @@
 #include "weft/cancellation.hpp"
 #include "weft/detail/shared_state.hpp"
 #include "weft/detail/wait_list.hpp"
+#include "weft/errors.hpp"
 #include "weft/executor.hpp"
 #include "weft/future.hpp"
 
@@ -155,6 +156,8 @@ class held_permits {
     n_ = 0;
   }
   std::ptrdiff_t count() const noexcept { return n_; }
+  /// The core these permits belong to (null when empty). Never throws.
+  const semaphore_core* core() const noexcept { return core_.get(); }
 
  private:
   std::shared_ptr<semaphore_core> core_;
@@ -195,9 +198,11 @@ future<P> acquire_permits(const std::shared_ptr<semaphore_core>& core, std::ptrd
   }
   permit_node<P>* node = nullptr;
   future<P> f;
+  const char* gone = nullptr;
   if (!core->try_take(n)) {
     std::lock_guard<std::mutex> lock(core->mutex_);
-    if (!core->take_or_mark_locked(n)) {
+    gone = core->closed_what_locked();
+    if (gone == nullptr && !core->take_or_mark_locked(n)) {
       try {
         node = new permit_node<P>(core, n);
       } catch (...) {
@@ -207,6 +212,11 @@ future<P> acquire_permits(const std::shared_ptr<semaphore_core>& core, std::ptrd
       f = node->get_future();  // before it is listed: a grant takes the state out of the node
       core->push_locked(node);
     }
+  }
+  if (gone != nullptr) {  // the primitive was destroyed: nothing would grant a queued wait
+    auto* s = new state<P>(core->exec_, 1);
+    s->set_error(std::make_exception_ptr(executor_shutdown(gone)));
+    return future_access::adopt(s);
   }
   if (node == nullptr) {
     held_permits held(core, n);  // given back if the allocation below throws

@@ -1,5 +1,5 @@
 // weft/detail/wait_list.hpp: the waiters of a coordination primitive
-// (semaphore, event, async_mutex), not for users.
+// (semaphore, event, async_mutex, condition), not for users.
 //
 // A primitive keeps its state and its waiters in a wait_core, under one
 // small mutex held for a few instructions (never while user code or a
@@ -223,6 +223,12 @@ class wait_core {
     return list_.size();
   }
 
+  /// Under the lock: the message close() was given, or null while the
+  /// primitive lives. A wait that reaches a closed core (a condition's
+  /// waiter locking again a mutex destroyed since) fails with it instead
+  /// of queueing where nothing would grant it.
+  const char* closed_what_locked() const noexcept { return closed_ ? closed_what_ : nullptr; }
+
   mutable std::mutex mutex_;
   /// Where the waiters' futures continue. Fixed at construction.
   const executor_ref exec_;
@@ -245,6 +251,7 @@ class wait_core {
 
  private:
   const char* const cancelled_what_;
+  const char* closed_what_ = nullptr;  // guarded by mutex_; set with closed_
 };
 
 inline void wait_node::on_cancel::operator()() const noexcept { node->core_->cancel(node); }

@@ -143,7 +143,7 @@ class queue_core final : public wait_core {
     std::unique_ptr<state<void>, state_releaser> ready(new state<void>(exec_, 1));
     pop_node<T>* taker = nullptr;
     push_node<T>* node = nullptr;
-    wait_node* dead = nullptr;
+    abandoned dead;  // released after the lock, even if an allocation below throws
     future<void> f;
     bool shut = false;
     {
@@ -160,7 +160,7 @@ class queue_core final : public wait_core {
         pushers_.push_back(node);
       }
     }
-    drop(dead);
+    dead.drop();
     if (taker != nullptr) taker->grant();
     if (shut) {
       ready->set_error(make_queue_closed("weft::async_queue::push: the queue is closed"));
@@ -216,7 +216,7 @@ class queue_core final : public wait_core {
 
   bool try_push(T& item) noexcept {
     pop_node<T>* taker = nullptr;
-    wait_node* dead = nullptr;
+    abandoned dead;
     bool done = true;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -230,7 +230,7 @@ class queue_core final : public wait_core {
         done = false;
       }
     }
-    drop(dead);
+    dead.drop();
     if (taker != nullptr) taker->grant();
     return done;
   }
@@ -309,26 +309,37 @@ class queue_core final : public wait_core {
 
   T& slot(std::size_t i) noexcept { return *reinterpret_cast<T*>(&slots_[i]); }
 
+  // Pops whose future nobody held when an item was to be handed to them,
+  // taken off the list under the lock and completed after it (completing
+  // a node may destroy it, which must not happen under the lock). Nothing
+  // is stored in them: nobody could see it.
+  struct abandoned {
+    wait_node* first = nullptr;
+    abandoned() = default;
+    abandoned(const abandoned&) = delete;
+    abandoned& operator=(const abandoned&) = delete;
+    ~abandoned() { drop(); }
+    void drop() noexcept {
+      while (first != nullptr) {
+        wait_node* next = first->next_;
+        first->fail(std::exception_ptr());
+        first = next;
+      }
+    }
+  };
+
   // Takes the oldest pop() off the list whose future someone still holds;
-  // those nobody holds are taken off too and chained on `dead`, to be
-  // released outside the lock: an item given to them would be lost.
-  pop_node<T>* live_popper_locked(wait_node*& dead) noexcept {
+  // those nobody holds are taken off too, into `dead`: an item given to
+  // them would be lost.
+  pop_node<T>* live_popper_locked(abandoned& dead) noexcept {
     while (!list_.empty()) {
       auto* n = static_cast<pop_node<T>*>(list_.front());
       list_.remove(n);
       if (n->future_held()) return n;
-      n->next_ = dead;
-      dead = n;
+      n->next_ = dead.first;
+      dead.first = n;
     }
     return nullptr;
-  }
-  // Completes abandoned pops: nothing is stored (nobody could see it).
-  static void drop(wait_node* dead) noexcept {
-    while (dead != nullptr) {
-      wait_node* next = dead->next_;
-      dead->fail(std::exception_ptr());
-      dead = next;
-    }
   }
 
   // Room for one more item in the ring (count_ < capacity_): grows it if

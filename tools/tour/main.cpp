@@ -49,6 +49,7 @@ const example examples[] = {
     {"16", "testing::simulation", "a seeded loop picking each step (no asyncio equivalent)", tour_16},
     {"17", "semaphore", "asyncio.Semaphore(3); async with limit", tour_17},
     {"18", "event", "asyncio.Event(); await ev.wait(); ev.set()", tour_18},
+    {"19", "async_queue + close()", "asyncio.Queue(maxsize=3); put / get, a sentinel to stop", tour_19},
 };
 
 bool selected(const example& ex, int argc, char** argv) {

@@ -53,8 +53,6 @@ namespace detail {
 /// A queue_closed with `what`, as an exception_ptr (std::bad_alloc's,
 /// without memory for it). Never throws. In runtime/coordination.cpp.
 std::exception_ptr make_queue_closed(const char* what) noexcept;
-/// An executor_shutdown with `what`, likewise. Never throws.
-std::exception_ptr make_shutdown(const char* what) noexcept;
 /// What a cancelled wait of an async_queue fails with.
 extern const char* const queue_cancelled_what;
 

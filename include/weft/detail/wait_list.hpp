@@ -40,6 +40,11 @@ namespace detail {
 
 class wait_core;
 
+/// An executor_shutdown with `what`, as an exception_ptr (std::bad_alloc's,
+/// without memory for it): what a primitive's destructor fails its waiters
+/// with. Never throws. In runtime/coordination.cpp.
+std::exception_ptr make_shutdown(const char* what) noexcept;
+
 /// One pending wait. Its list fields are guarded by the core's mutex.
 class wait_node {
  public:

@@ -160,18 +160,9 @@ class queue_core final : public wait_core {
     }
     dead.drop();
     if (taker != nullptr) taker->grant();
-    if (shut) {
-      ready->set_error(make_queue_closed("weft::async_queue::push: the queue is closed"));
-      return future_access::adopt(ready.release());
-    }
-    if (node != nullptr) {
-      ready.reset();
-      node->arm(token);
-      node->release();  // this call's reference
-      return f;
-    }
-    ready->set_value();
-    return future_access::adopt(ready.release());
+    if (node == nullptr && !shut) ready->emplace_value();
+    return finish(std::move(ready), node, std::move(f), token,
+                  shut ? "weft::async_queue::push: the queue is closed" : nullptr);
   }
 
   future<T> pop(const std::shared_ptr<queue_core>& self, const cancellation_token& token) {
@@ -198,18 +189,8 @@ class queue_core final : public wait_core {
       }
     }
     if (filler != nullptr) filler->grant();
-    if (shut) {
-      ready->set_error(make_queue_closed("weft::async_queue::pop: the queue is closed and drained"));
-      return future_access::adopt(ready.release());
-    }
-    if (node != nullptr) {
-      ready.reset();
-      node->arm(token);
-      node->release();  // this call's reference
-      return f;
-    }
-    ready->complete(false);
-    return future_access::adopt(ready.release());
+    return finish(std::move(ready), node, std::move(f), token,
+                  shut ? "weft::async_queue::pop: the queue is closed and drained" : nullptr);
   }
 
   bool try_push(T& item) noexcept {
@@ -303,6 +284,27 @@ class queue_core final : public wait_core {
     auto* s = new state<V>(exec_, 1);
     s->set_error(std::move(e));
     return future_access::adopt(s);
+  }
+
+  // The end of push() and pop(), outside the lock. A wait that was queued
+  // (`node`): its future `f`, once the token is armed. Otherwise the ready
+  // state, its value in already: failed with queue_closed(`closed_what`)
+  // if that is not null, else completed.
+  template <class V, class Node>
+  static future<V> finish(std::unique_ptr<state<V>, state_releaser> ready, Node* node, future<V> f,
+                          const cancellation_token& token, const char* closed_what) {
+    if (node != nullptr) {
+      ready.reset();
+      node->arm(token);
+      node->release();  // this call's reference
+      return f;
+    }
+    if (closed_what != nullptr) {
+      ready->set_error(make_queue_closed(closed_what));
+    } else {
+      ready->complete(false);
+    }
+    return future_access::adopt(ready.release());
   }
 
   T& slot(std::size_t i) noexcept { return *reinterpret_cast<T*>(&slots_[i]); }

@@ -1,11 +1,13 @@
-// The coordination primitives' shared waiter handling (wait_core), and the
-// semaphore's count (semaphore_core). See include/weft/detail/wait_list.hpp.
+// The coordination primitives' shared waiter handling (wait_core), the
+// semaphore's count (semaphore_core), and async_queue's errors. See
+// include/weft/detail/wait_list.hpp.
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 
 #include "weft/async_mutex.hpp"
+#include "weft/async_queue.hpp"
 #include "weft/detail/wait_list.hpp"
 #include "weft/errors.hpp"
 #include "weft/event.hpp"
@@ -17,6 +19,24 @@ namespace detail {
 
 void throw_coordination_argument(const char* what) { throw std::invalid_argument(what); }
 
+std::exception_ptr make_shutdown(const char* what) noexcept {
+  try {
+    return std::make_exception_ptr(executor_shutdown(what));
+  } catch (...) {  // no memory for it: that is the error then
+    return std::current_exception();
+  }
+}
+
+std::exception_ptr make_queue_closed(const char* what) noexcept {
+  try {
+    return std::make_exception_ptr(queue_closed(what));
+  } catch (...) {  // as make_shutdown()
+    return std::current_exception();
+  }
+}
+
+const char* const queue_cancelled_what = "weft::async_queue: cancelled while waiting; nothing was queued or taken";
+
 void wait_core::cancel(wait_node* n) noexcept {
   // n holds the last reference to this core, maybe: failing n may destroy
   // it, and this function goes on after that.
@@ -27,7 +47,7 @@ void wait_core::cancel(wait_node* n) noexcept {
     // Granted, failed or closed already: the one that took it off the list
     // completes it, and the cancel changes nothing.
     if (!n->queued_) return;
-    list_.remove(n);
+    list_of_locked(*n).remove(n);
     woken = after_cancel_locked();
   }
   // May destroy n, and with it the callback this runs in (allowed from
@@ -46,12 +66,7 @@ void wait_core::close(const char* what) noexcept {
     on_closed_locked();
   }
   if (all == nullptr) return;
-  std::exception_ptr e;
-  try {
-    e = std::make_exception_ptr(executor_shutdown(what));
-  } catch (...) {  // no memory for it: that is the error then
-    e = std::current_exception();
-  }
+  const std::exception_ptr e = make_shutdown(what);
   while (all != nullptr) {
     wait_node* next = all->next_;
     all->fail(e);

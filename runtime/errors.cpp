@@ -36,6 +36,8 @@ cancelled_error::cancelled_error(const std::string& what_arg) : std::runtime_err
 
 timeout_error::timeout_error(const std::string& what_arg) : std::runtime_error(what_arg) {}
 
+queue_closed::queue_closed(const std::string& what_arg) : std::runtime_error(what_arg) {}
+
 namespace {
 
 std::string gave_up_message(const std::exception_ptr& last, int attempts) {

@@ -73,6 +73,20 @@ TEST(Errors, TimeoutIsARuntimeErrorDistinctFromCancelled) {
   EXPECT_FALSE(caught_as_cancelled);
 }
 
+TEST(Errors, QueueClosedIsARuntimeErrorDistinctFromCancelled) {
+  EXPECT_THROW(throw weft::queue_closed(), std::runtime_error);
+  EXPECT_STREQ(weft::queue_closed("done").what(), "done");
+  EXPECT_STREQ(weft::queue_closed().what(), "weft: the queue is closed");
+  bool caught_as_cancelled = false;
+  try {
+    throw weft::queue_closed();
+  } catch (const weft::cancelled_error&) {
+    caught_as_cancelled = true;
+  } catch (const weft::queue_closed&) {
+  }
+  EXPECT_FALSE(caught_as_cancelled);
+}
+
 TEST(Errors, DescribeNamesTheException) {
   EXPECT_EQ(weft::describe(std::make_exception_ptr(std::runtime_error("described"))), "described");
   EXPECT_EQ(weft::describe(std::make_exception_ptr(42)), "unknown exception");

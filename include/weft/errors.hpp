@@ -71,6 +71,15 @@ class timeout_error : public std::runtime_error {
   explicit timeout_error(const std::string& what_arg = "weft: deadline exceeded");
 };
 
+/// An async_queue was closed: the error of a push() after close(), of a
+/// push() that waited for room when close() was called, and of a pop() once
+/// the queue is closed and every item pushed before was popped. Distinct
+/// from cancelled_error: the end of a stream, not a call-off.
+class queue_closed : public std::runtime_error {
+ public:
+  explicit queue_closed(const std::string& what_arg = "weft: the queue is closed");
+};
+
 /// retry() ran out of attempts: each of attempts() calls failed with an
 /// error its policy retries. The last call's error is last_error(), and is
 /// also this exception's nested exception (std::nested_exception), so

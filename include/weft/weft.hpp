@@ -6,6 +6,7 @@
 
 #include "weft/async.hpp"
 #include "weft/async_mutex.hpp"
+#include "weft/async_queue.hpp"
 #include "weft/blocking_pool.hpp"
 #include "weft/cancellation.hpp"
 #include "weft/bounded_buffer.hpp"

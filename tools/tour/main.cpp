@@ -49,6 +49,7 @@ const example examples[] = {
     {"16", "testing::simulation", "a seeded loop picking each step (no asyncio equivalent)", tour_16},
     {"17", "semaphore", "asyncio.Semaphore(3); async with limit", tour_17},
     {"18", "event", "asyncio.Event(); await ev.wait(); ev.set()", tour_18},
+    {"19", "async_queue + close()", "asyncio.Queue(maxsize=3); put / get, a sentinel to stop", tour_19},
     {"20", "condition + bounded_buffer", "asyncio.Condition(); the condition-variable Buffer", tour_20},
     {"21", "async_mutex", "asyncio.Lock(); async with lock (a rate limiter)", tour_21},
     {"22", "batch / for_each_bounded", "await db.insert_many(rows[i:i + 100]); gather under a Semaphore", tour_22},

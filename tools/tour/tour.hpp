@@ -26,6 +26,7 @@ void tour_15(tour::flaky_service& svc);  // retry: exponential backoff with jitt
 void tour_16(tour::flaky_service& svc);  // simulation: a race found under 1,000 seeded interleavings, replayed, fixed
 void tour_17(tour::flaky_service& svc);  // semaphore: at most 3 fetches in flight, no thread waiting for a permit
 void tour_18(tour::flaky_service& svc);  // event: one start signal for many waiting workers
+void tour_19(tour::flaky_service& svc);  // async_queue: producer and consumers, finished by close()
 void tour_20(tour::flaky_service& svc);  // condition + bounded_buffer: producers and consumers through a buffer of 2
 void tour_21(tour::flaky_service& svc);  // async_mutex: a rate limiter's state guarded across a sleep
 void tour_22(tour::flaky_service& svc);  // batch / for_each_bounded: batch insert, a bounded fetch in key order

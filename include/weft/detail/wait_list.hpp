@@ -1,5 +1,5 @@
 // weft/detail/wait_list.hpp: the waiters of a coordination primitive
-// (semaphore, event, async_mutex, condition), not for users.
+// (semaphore, event, async_mutex, condition, async_queue), not for users.
 //
 // A primitive keeps its state and its waiters in a wait_core, under one
 // small mutex held for a few instructions (never while user code or a
@@ -39,6 +39,11 @@ inline namespace v1 {
 namespace detail {
 
 class wait_core;
+
+/// An executor_shutdown with `what`, as an exception_ptr (std::bad_alloc's,
+/// without memory for it): what a primitive's destructor fails its waiters
+/// with. Never throws. In runtime/coordination.cpp.
+std::exception_ptr make_shutdown(const char* what) noexcept;
 
 /// One pending wait. Its list fields are guarded by the core's mutex.
 class wait_node {
@@ -113,6 +118,8 @@ class state_node : public wait_node {
   future<T> get_future() noexcept { return future_access::adopt(state_); }
 
   void fail(std::exception_ptr e) noexcept final {
+    // What the wait carried goes before anyone can see the failure.
+    discard();
     state<T>* s = take();
     // Nobody can see the failure: storing it would only report it as
     // unhandled.
@@ -127,6 +134,18 @@ class state_node : public wait_node {
   ~state_node() override {
     if (state_ != nullptr) state_->release();
   }
+
+  /// Under the core's lock, before the node was taken off the list: true
+  /// while someone other than the node holds the future's state (the
+  /// future, or a continuation on it), so a value stored now can be seen.
+  /// Once false it stays false: nobody else can reach the state.
+  bool future_held() const noexcept { return state_->shared(); }
+  /// The state, for a primitive that stores the value under its lock and
+  /// completes it with take() later. Never null before take().
+  state<T>* pending_state() const noexcept { return state_; }
+  /// Called by fail() first: a node that carries something (a queued item)
+  /// destroys it here, before the failure is published. Never throws.
+  virtual void discard() noexcept {}
 
   /// Takes the state out and drops the list's reference: the node (and the
   /// callback registration) may be gone when this returns.
@@ -245,6 +264,9 @@ class wait_core {
   virtual void wake(wait_node* /*nodes*/) noexcept {}
   /// Under the lock, in close(), once the list was emptied.
   virtual void on_closed_locked() noexcept {}
+  /// Under the lock: the list `n` is queued on. list_, unless the
+  /// primitive keeps two kinds of waiters (async_queue's pushers).
+  virtual wait_list& list_of_locked(wait_node& /*n*/) noexcept { return list_; }
 
   wait_list list_;
   bool closed_ = false;

@@ -117,6 +117,10 @@ future<guard> condition_core::wait_once(const std::shared_ptr<condition_core>& s
                                         const cancellation_token& token) {
   if (token.is_cancelled()) {
     auto* s = new state<guard>(self->exec_, 1);
+    // Unlocked before the failure is published: whoever sees it must find
+    // the lock released (`g` itself dies only with the caller's
+    // expression).
+    g.unlock();
     s->set_error(make_cancelled(cancelled_what));
     return future_access::adopt(s);
   }
@@ -129,7 +133,8 @@ future<guard> condition_core::wait_once(const std::shared_ptr<condition_core>& s
     if (gone == nullptr) self->push_locked(node);
   }
   if (gone != nullptr) {  // a loop's next turn, after the condition was destroyed
-    node->fail(std::make_exception_ptr(executor_shutdown(gone)));
+    g.unlock();  // as for a cancelled token
+    node->fail(make_shutdown(gone));
     node->release();
     return f;
   }

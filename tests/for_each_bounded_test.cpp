@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <memory>
 #include <stdexcept>
@@ -381,6 +382,44 @@ TEST(ForEachBounded, ItemsAndFnAreGoneBeforeTheResultResolves) {
   ASSERT_TRUE(seen.is_ready());
   EXPECT_EQ(seen.get(), 5u);
   EXPECT_EQ(live_at_resolution, 0);
+}
+
+// A value that, when it dies holding something, records whether the
+// output had resolved by then.
+struct resolution_probe {
+  const std::function<bool()>* resolved;
+  int* died_before;
+  int* died_after;
+  bool live = true;
+  resolution_probe(const std::function<bool()>* r, int* before, int* after)
+      : resolved(r), died_before(before), died_after(after) {}
+  resolution_probe(resolution_probe&& o) noexcept
+      : resolved(o.resolved), died_before(o.died_before), died_after(o.died_after), live(o.live) {
+    o.live = false;
+  }
+  ~resolution_probe() {
+    if (live) ++*((*resolved)() ? died_after : died_before);
+  }
+};
+
+// The values of a run that failed are never handed on: they die before
+// the failure resolves the output (seen from their destructor: a thread
+// blocked in get() may run as soon as it resolves).
+TEST(ForEachBounded, ValuesOfAFailedRunAreGoneBeforeTheFailureResolves) {
+  int before = 0, after = 0;
+  std::function<bool()> resolved = [] { return false; };
+  std::vector<weft::promise<resolution_probe>> replies(2);
+  auto f = weft::for_each_bounded(iota(2), 2, [&](int i) { return replies[static_cast<std::size_t>(i)].get_future(); },
+                                  weft::cancellation_token(), weft::inline_executor());
+  replies[0].set_value(resolution_probe(&resolved, &before, &after));
+  EXPECT_EQ(before + after, 0) << "the first value, held by the operation";
+  resolved = [&f] { return f.is_ready(); };
+  replies[1].set_exception(std::make_exception_ptr(std::runtime_error("boom")));
+  resolved = [] { return false; };
+  ASSERT_TRUE(f.is_ready());
+  EXPECT_EQ(error_of<weft::exception_group>(f), "weft::for_each_bounded: 1 of 2 items failed (1 exception)\n  [0] boom");
+  EXPECT_EQ(before, 1);
+  EXPECT_EQ(after, 0);
 }
 
 // Abandons every task without throwing, as an executor shedding load.

@@ -418,7 +418,9 @@ class queue_core final : public wait_core {
 ///
 /// T must be nothrow move-constructible (items move under the queue's
 /// lock, where a throw would leave one half-moved) and nothrow
-/// destructible, and not over-aligned.
+/// destructible, and not over-aligned. T's move constructor and the
+/// destructor of a moved-from T run under that lock: they must not call
+/// into the same queue.
 ///
 /// Thread-safety: every member may be called from any number of threads at
 /// once, except that the destructor must not race with other calls on the

@@ -82,7 +82,10 @@ class bounded_buffer {
 
   /// Takes the oldest item once there is one. If `token` is cancelled
   /// while the call waits (for the lock or for an item), the future fails
-  /// with cancelled_error and no item is taken. Throws std::bad_alloc.
+  /// with cancelled_error and no item is taken. Once the call has the
+  /// lock and an item, it takes it: a future dropped (or a with_timeout()
+  /// given up) at that point loses the item with it; async_queue::pop()
+  /// does not. Throws std::bad_alloc.
   future<T> get(const cancellation_token& token = cancellation_token()) {
     std::weak_ptr<impl> w = impl_;
     return locked_when(&impl::not_empty, &has_item, token).then([w](async_mutex::guard g) {

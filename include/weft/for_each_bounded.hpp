@@ -119,17 +119,33 @@ struct outcome_slot<void> {
 template <class V>
 struct bounded_output {
   using type = std::vector<V>;
-  static void deliver(promise<type>& p, outcome_slot<V>* slots, std::size_t n) {
+  /// Moves the values out of the slots. Throws std::bad_alloc, what V's
+  /// move throws.
+  static result<type> collect(outcome_slot<V>* slots, std::size_t n) {
     type out;
     out.reserve(n);
     for (std::size_t i = 0; i < n; ++i) out.push_back(std::move(slots[i].value()));
-    p.set_value(std::move(out));
+    return result<type>(std::move(out));
+  }
+  static void deliver(promise<type>& p, result<type>&& r) {
+    if (r.has_value()) {
+      p.set_value(std::move(r).value());
+    } else {
+      p.set_exception(r.error());
+    }
   }
 };
 template <>
 struct bounded_output<void> {
   using type = void;
-  static void deliver(promise<void>& p, outcome_slot<void>*, std::size_t) { p.set_value(); }
+  static result<void> collect(outcome_slot<void>*, std::size_t) noexcept { return result<void>(); }
+  static void deliver(promise<void>& p, result<void>&& r) {
+    if (r.has_value()) {
+      p.set_value();
+    } else {
+      p.set_exception(r.error());
+    }
+  }
 };
 
 /// How the messages name the operation and what it works on.
@@ -348,37 +364,47 @@ class bounded_state : public std::enable_shared_from_this<bounded_state<Item, Fn
     std::vector<Item>().swap(items_);
     { cancellation_source gone(std::move(source_)); }
     promise<out_t> done = std::move(done_);
-    std::vector<std::exception_ptr> failures;
-    bool cut_short = next_ < n_;
-    for (std::size_t i = 0; i < next_; ++i) {
-      const std::exception_ptr& e = slots_[i].error;
-      if (!e) continue;
-      if (is_cancelled_error(e)) {
-        cut_short = true;
-        continue;
-      }
-      try {
-        failures.push_back(e);
-      } catch (...) {
-        done.set_exception(std::current_exception());
-        return;
-      }
-    }
+    result<out_t> r = outcome();
+    // The values not handed on (those of a run that failed) and the husks
+    // of those that were die here, before the output resolves: a thread
+    // woken by it must find nothing of the operation still running.
+    slots_.reset();
     try {
+      output::deliver(done, std::move(r));
+    } catch (...) {  // a throwing move of the output: that is the outcome then
+      done.set_exception(std::current_exception());
+    }
+  }
+
+  // The output, built from the slots (values moved out of them): an
+  // exception_group of the real failures, else cancelled_error if some item
+  // never ran or was cut short, else the values in input order.
+  result<out_t> outcome() noexcept {
+    try {
+      std::vector<std::exception_ptr> failures;
+      bool cut_short = next_ < n_;
+      for (std::size_t i = 0; i < next_; ++i) {
+        const std::exception_ptr& e = slots_[i].error;
+        if (!e) continue;
+        if (is_cancelled_error(e)) {
+          cut_short = true;
+          continue;
+        }
+        failures.push_back(e);
+      }
       if (!failures.empty()) {
         std::string message = std::string(names_.function) + ": " + std::to_string(failures.size()) + " of " +
                               std::to_string(n_) + " " + (n_ == 1 ? names_.one : names_.many) + " failed";
-        done.set_exception(std::make_exception_ptr(exception_group(std::move(message), std::move(failures))));
-      } else if (cut_short) {
-        done.set_exception(
-            std::make_exception_ptr(cancelled_error(std::string(names_.function) + ": cancelled before every " + names_.one + " finished")));
-      } else {
-        output::deliver(done, slots_.get(), n_);
+        return result<out_t>(std::make_exception_ptr(exception_group(std::move(message), std::move(failures))));
       }
+      if (cut_short) {
+        return result<out_t>(std::make_exception_ptr(
+            cancelled_error(std::string(names_.function) + ": cancelled before every " + names_.one + " finished")));
+      }
+      return output::collect(slots_.get(), n_);
     } catch (...) {
-      done.set_exception(std::current_exception());
+      return result<out_t>(std::current_exception());
     }
-    slots_.reset();
   }
 
   const bounded_names names_;
@@ -427,7 +453,8 @@ bounded_future_t<Item, Fn> run_bounded(bounded_names names, std::vector<Item>&& 
   if (items.empty()) {
     promise<out_t> p(ex);
     future<out_t> f = p.get_future();
-    bounded_output<typename unwrap<item_result_t<Fn, Item>>::type>::deliver(p, nullptr, 0);
+    using output = bounded_output<typename unwrap<item_result_t<Fn, Item>>::type>;
+    output::deliver(p, output::collect(nullptr, 0));
     return f;
   }
   auto st = std::make_shared<state_t>(names, std::move(items), max_in_flight, std::move(fn), token, ex);

@@ -215,7 +215,7 @@ future<P> acquire_permits(const std::shared_ptr<semaphore_core>& core, std::ptrd
   }
   if (gone != nullptr) {  // the primitive was destroyed: nothing would grant a queued wait
     auto* s = new state<P>(core->exec_, 1);
-    s->set_error(std::make_exception_ptr(executor_shutdown(gone)));
+    s->set_error(make_shutdown(gone));
     return future_access::adopt(s);
   }
   if (node == nullptr) {

@@ -454,7 +454,12 @@ TEST(Batch, SplitsIntoConsecutiveBatchesInOrder) {
   auto rest = weft::batch(iota(7), 3, sizes, {}, ex);
   auto one = weft::batch(iota(4), 10, sizes, {}, ex);
   auto none = weft::batch(std::vector<int>(), 10, sizes, {}, ex);
+  // Given the executor without a token, as for_each_bounded allows.
+  auto no_token = weft::batch(iota(5), 2, sizes, ex);
+  auto no_token_two_at_once = weft::batch(iota(5), 2, 2, sizes, ex);
   ex.run_all();
+  EXPECT_EQ(no_token.get(), (std::vector<std::string>{"01", "23", "4"}));
+  EXPECT_EQ(no_token_two_at_once.get(), (std::vector<std::string>{"01", "23", "4"}));
   EXPECT_EQ(exact.get(), (std::vector<std::string>{"012", "345"}));
   EXPECT_EQ(rest.get(), (std::vector<std::string>{"012", "345", "6"}));
   EXPECT_EQ(one.get(), (std::vector<std::string>{"0123"}));

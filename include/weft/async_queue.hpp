@@ -512,7 +512,9 @@ class async_queue {
   std::size_t capacity() const noexcept { return core_->capacity(); }
   /// How many push() calls wait for room now (a snapshot). Never throws.
   std::size_t waiting_pushers() const noexcept { return core_->waiting_pushers(); }
-  /// How many pop() calls wait for an item now (a snapshot). Never throws.
+  /// How many pop() calls wait for an item now (a snapshot). A pop whose
+  /// future was dropped still counts until the next push (or close())
+  /// takes it off the list. Never throws.
   std::size_t waiting_poppers() const noexcept { return core_->waiting(); }
 
  private:

@@ -547,6 +547,23 @@ detail::bounded_future_t<std::vector<Item>, typename std::decay<Fn>::type> batch
   return batch(std::forward<Items>(items), size, 1, std::forward<Fn>(fn), token, ex);
 }
 
+/// As batch(items, size, max_in_flight, fn, cancellation_token(), ex).
+template <class Items, class Fn, class Item = detail::range_item_t<Items>,
+          class = typename std::enable_if<!std::is_integral<typename std::decay<Fn>::type>::value>::type>
+detail::bounded_future_t<std::vector<Item>, typename std::decay<Fn>::type> batch(Items&& items, std::size_t size,
+                                                                                  std::size_t max_in_flight, Fn&& fn,
+                                                                                  executor& ex) {
+  return batch(std::forward<Items>(items), size, max_in_flight, std::forward<Fn>(fn), cancellation_token(), ex);
+}
+
+/// As batch(items, size, 1, fn, cancellation_token(), ex).
+template <class Items, class Fn, class Item = detail::range_item_t<Items>,
+          class = typename std::enable_if<!std::is_integral<typename std::decay<Fn>::type>::value>::type>
+detail::bounded_future_t<std::vector<Item>, typename std::decay<Fn>::type> batch(Items&& items, std::size_t size,
+                                                                                  Fn&& fn, executor& ex) {
+  return batch(std::forward<Items>(items), size, 1, std::forward<Fn>(fn), cancellation_token(), ex);
+}
+
 }  // namespace v1
 }  // namespace weft
 

@@ -116,13 +116,12 @@ guard condition_core::adopt(std::shared_ptr<semaphore_core> mutex) noexcept {
 future<guard> condition_core::wait_once(const std::shared_ptr<condition_core>& self, guard g,
                                         const cancellation_token& token) {
   if (token.is_cancelled()) {
-    auto* s = new state<guard>(self->exec_, 1);
+    std::exception_ptr e = make_cancelled(cancelled_what);
     // Unlocked before the failure is published: whoever sees it must find
     // the lock released (`g` itself dies only with the caller's
     // expression).
     g.unlock();
-    s->set_error(make_cancelled(cancelled_what));
-    return future_access::adopt(s);
+    return failed_wait<guard>(self->exec_, std::move(e));
   }
   auto* node = new condition_node(self);
   future<guard> f = node->get_future();  // before it is listed: a notify takes the state out of the node

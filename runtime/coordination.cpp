@@ -170,9 +170,7 @@ event_core::event_core(executor& ex) noexcept : wait_core(ex, "weft::event::wait
 future<void> event_core::wait(const std::shared_ptr<event_core>& self, const cancellation_token& token) {
   state<void>* ready = nullptr;
   if (token.is_cancelled()) {
-    ready = new state<void>(exec_, 1);
-    ready->set_error(make_cancelled("weft::event::wait: cancelled before the event was set"));
-    return future_access::adopt(ready);
+    return failed_wait<void>(exec_, make_cancelled("weft::event::wait: cancelled before the event was set"));
   }
   event_node* node = nullptr;
   future<void> f;

@@ -134,7 +134,7 @@ class queue_core final : public wait_core {
 
   future<void> push(const std::shared_ptr<queue_core>& self, T&& item, const cancellation_token& token) {
     if (token.is_cancelled()) {
-      return failed<void>(make_cancelled("weft::async_queue::push: cancelled before the item was queued"));
+      return failed_wait<void>(exec_, make_cancelled("weft::async_queue::push: cancelled before the item was queued"));
     }
     // The ready future's state is made before the lock, so the lock is
     // held only for the moves; a push that waits frees it again.
@@ -167,7 +167,7 @@ class queue_core final : public wait_core {
 
   future<T> pop(const std::shared_ptr<queue_core>& self, const cancellation_token& token) {
     if (token.is_cancelled()) {
-      return failed<T>(make_cancelled("weft::async_queue::pop: cancelled before an item was taken"));
+      return failed_wait<T>(exec_, make_cancelled("weft::async_queue::pop: cancelled before an item was taken"));
     }
     std::unique_ptr<state<T>, state_releaser> ready(new state<T>(exec_, 1));
     push_node<T>* filler = nullptr;
@@ -279,12 +279,6 @@ class queue_core final : public wait_core {
 
   wait_list& list_of_locked(wait_node& n) noexcept override { return n.want_ == 0 ? list_ : pushers_; }
 
-  template <class V>
-  future<V> failed(std::exception_ptr e) {
-    auto* s = new state<V>(exec_, 1);
-    s->set_error(std::move(e));
-    return future_access::adopt(s);
-  }
 
   // The end of push() and pop(), outside the lock. A wait that was queued
   // (`node`): its future `f`, once the token is armed. Otherwise the ready

@@ -192,9 +192,7 @@ template <class P>
 future<P> acquire_permits(const std::shared_ptr<semaphore_core>& core, std::ptrdiff_t n,
                           const cancellation_token& token, const char* cancelled_what) {
   if (token.is_cancelled()) {
-    auto* s = new state<P>(core->exec_, 1);
-    s->set_error(make_cancelled(cancelled_what));
-    return future_access::adopt(s);
+    return failed_wait<P>(core->exec_, make_cancelled(cancelled_what));
   }
   permit_node<P>* node = nullptr;
   future<P> f;
@@ -214,9 +212,7 @@ future<P> acquire_permits(const std::shared_ptr<semaphore_core>& core, std::ptrd
     }
   }
   if (gone != nullptr) {  // the primitive was destroyed: nothing would grant a queued wait
-    auto* s = new state<P>(core->exec_, 1);
-    s->set_error(make_shutdown(gone));
-    return future_access::adopt(s);
+    return failed_wait<P>(core->exec_, make_shutdown(gone));
   }
   if (node == nullptr) {
     held_permits held(core, n);  // given back if the allocation below throws

@@ -45,6 +45,17 @@ class wait_core;
 /// with. Never throws. In runtime/coordination.cpp.
 std::exception_ptr make_shutdown(const char* what) noexcept;
 
+/// A future on `ex` that failed with `e` (not null): a wait that ends at
+/// once. make_exceptional_future() without the executor lookup, as a
+/// primitive holds an executor_ref and must not throw for a destroyed one
+/// (the future reports that when it continues). Throws std::bad_alloc.
+template <class T>
+future<T> failed_wait(executor_ref ex, std::exception_ptr e) {
+  auto* s = new state<T>(ex, 1);
+  s->set_error(std::move(e));
+  return future_access::adopt(s);
+}
+
 /// One pending wait. Its list fields are guarded by the core's mutex.
 class wait_node {
  public:
